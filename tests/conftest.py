@@ -1,0 +1,45 @@
+"""Shared fixtures: a clean environment for OTel variables and servers on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "otlp-json"
+"""Real OTLP JSON samples (copied from ../shared/fixtures; see SOURCES.md there)."""
+
+_OTEL_PREFIXES = ("OTEL_", "SMOLTRACE_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_otel_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test inherits OTLP endpoints or resource attributes from the machine it runs on."""
+    for name in list(os.environ):
+        if name.startswith(_OTEL_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def collector(tmp_path: Path) -> Iterator[object]:
+    """A Collector double on a free port writing under ``tmp_path/collector``."""
+    from tests.doubles.collector import running_collector
+
+    with running_collector(tmp_path / "collector") as double:
+        yield double
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for child Python processes: this checkout importable, no stray OTel config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_OTEL_PREFIXES)}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+PYTHON = sys.executable

@@ -1,0 +1,1 @@
+"""Faithful test doubles that real client libraries talk to unmodified."""

@@ -1,0 +1,1 @@
+"""Reads Collector file exports and turns them into results, traces, metric_data and a leaderboard row."""

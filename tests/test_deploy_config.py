@@ -555,6 +555,20 @@ def test_compose_command_lines_parse_with_the_real_cli(service: str) -> None:
     assert args.run_id == RUN_ID
 
 
+def test_sidecar_command_line_parses_with_the_real_sidecar_cli() -> None:
+    try:
+        from gpu_sidecar.cli import build_parser
+    except ImportError:
+        pytest.skip("gpu_sidecar.cli comes with the GPU sidecar's branch (issue 3)")
+    words = command_words(
+        load_compose(compose_env(RUN_ID=RUN_ID, SIDECAR_ARGS="--naming genai"))["services"]["gpu-sidecar"]
+    )
+    command = words[words.index("--") + 1 :]
+    assert command[0] == "gpu-sidecar"
+    args = build_parser().parse_args(command[1:])
+    assert args.run_id == RUN_ID
+
+
 # --- Images -----------------------------------------------------------------------------------------------
 
 DOCKERFILES = {"agent": REPO_ROOT / "docker" / "Dockerfile", "gpu-sidecar": REPO_ROOT / "docker" / "sidecar.Dockerfile"}

@@ -83,7 +83,9 @@ def render_card(kind: Repo, schema: pa.Schema, repo_ids: Mapping[Repo, str]) -> 
     """The README.md of the ``kind`` repository whose data files have ``schema``."""
     version = (schema.metadata or {}).get(b"schema_version")
     siblings = ", ".join(
-        f"{other}: [{repo_ids[other]}](/datasets/{repo_ids[other]})" for other in REPOS if other in repo_ids
+        f"{other}: [{repo_ids[other]}](/datasets/{repo_ids[other]})"
+        for other in REPOS
+        if other in repo_ids and other != kind
     )
     parts = [
         card_header(kind),

@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 
 def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of a Hub publish (all optional)."""
-    group = parser.add_argument_group("Hugging Face Hub (token from HF_TOKEN, the token file or `hf auth login`)")
+    group = parser.add_argument_group(
+        f"Hugging Face Hub (token from ${env.HF_TOKEN}, the token file or `hf auth login`)"
+    )
     group.add_argument("--public", action="store_true", help="create the repositories public (default: private)")
     group.add_argument(
         "--hub-namespace", default=None, help="user or organisation owning the repositories (default: the token's user)"

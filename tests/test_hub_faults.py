@@ -69,8 +69,18 @@ def test_a_commit_that_landed_before_the_failure_is_not_repeated(
     results = fake_hub.repo(RESULTS)
     assert commits_of(fake_hub, RESULTS) == ["initial commit", f"smoltrace: add run {RUN}"]
     assert fake_hub.count("POST", "commit") == 4  # the retry found the files and sent nothing
+    assert fake_hub.count("POST", "paths-info") == 4 + 1  # ... because it looked before committing again
     assert result.repos["results"].commit == results.head.oid
     assert result.repos["results"].committed
+
+
+def test_every_request_carries_the_configured_timeout(fake_hub: FakeHub, tmp_path: Path) -> None:
+    from huggingface_hub import get_session
+
+    publish_run_to_hub(stage_run(tmp_path, RUN), HubSettings(retry=FAST, timeout=HttpTimeout(connect_s=3, read_s=7)))
+
+    timeout = get_session().timeout
+    assert (timeout.connect, timeout.read, timeout.write) == (3, 7, 7)
 
 
 def test_rate_limit_retry_after_is_honoured_within_the_deadline(fake_hub: FakeHub, tmp_path: Path) -> None:

@@ -114,16 +114,20 @@ class HubSession:
 
 
 def _describe(runs: list[RunLayout]) -> tuple[str, str]:
+    """Commit title and description: the run ids, never anything else."""
     ids = [run.run_id for run in runs]
-    if len(ids) == 1:
-        return f"smoltrace: add run {ids[0]}", f"Run {ids[0]}, published by smoltrace-otel {__version__}."
-    return f"smoltrace: add {len(ids)} runs", "Runs: " + ", ".join(
-        ids
-    ) + f". Published by smoltrace-otel {__version__}."
+    title = f"smoltrace: add run {ids[0]}" if len(ids) == 1 else f"smoltrace: add {len(ids)} runs"
+    return title, f"Runs: {', '.join(ids)}. Published by smoltrace-otel {__version__}."
 
 
 def _card(repo: Repo, files: list[Path], ids: Mapping[Repo, str]) -> UploadFile:
-    schema = pa.unify_schemas([pq.read_schema(path) for path in files])
+    """The card, describing the union of the files' schemas (the last file's if they conflict)."""
+    schemas = [pq.read_schema(path) for path in files]
+    try:
+        schema = pa.unify_schemas(schemas)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        log.warning("the staged %s files have conflicting schemas (%s); the card describes the last one", repo, error)
+        schema = schemas[-1]
     return UploadFile("README.md", render_card(repo, schema, ids).encode())
 
 

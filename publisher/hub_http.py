@@ -1,6 +1,6 @@
 """An explicit HTTP timeout for every request ``huggingface_hub`` makes.
 
-``huggingface_hub`` 1.5+ builds its shared ``httpx2.Client`` with ``timeout=None``: a stalled
+``huggingface_hub`` 1.5+ builds its shared HTTP client (``httpx2`` from 2.0) with ``timeout=None``: a stalled
 connection would hang a publish forever. The library's documented hook is
 ``set_client_factory``; we install a factory that builds the library's default client
 (its request hooks included) and sets our timeout on it. The client is process-wide, so the
@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import httpx2
+from types import ModuleType
+from typing import Any
 
 _lock = threading.Lock()
 _installed: dict[str, HttpTimeout] = {}
@@ -28,32 +26,39 @@ class HttpTimeout:
     read_s: float = 60.0
 
 
+def http_module() -> ModuleType:
+    """The HTTP library ``huggingface_hub`` uses: ``httpx2`` from 2.0, ``httpx`` in 1.x (same API)."""
+    try:
+        from huggingface_hub.utils import httpx  # the library's own alias (1.30+)
+    except ImportError:
+        import httpx
+    return httpx
+
+
 def install_http_timeout(timeout: HttpTimeout) -> None:
     """Make every later ``huggingface_hub`` request use ``timeout`` (idempotent)."""
-    import httpx2
     from huggingface_hub import set_client_factory
 
+    http = http_module()
     with _lock:
         if _installed.get("timeout") == timeout:
             return
 
-        def factory() -> httpx2.Client:
+        def factory() -> Any:
             client = _library_default_client()
-            client.timeout = httpx2.Timeout(timeout.read_s, connect=timeout.connect_s)
+            client.timeout = http.Timeout(timeout.read_s, connect=timeout.connect_s)
             return client
 
         set_client_factory(factory)
         _installed["timeout"] = timeout
 
 
-def _library_default_client() -> httpx2.Client:
+def _library_default_client() -> Any:
     """The client ``huggingface_hub`` would build (its request hook adds request ids and honours offline mode)."""
-    import httpx2
-
     try:
         from huggingface_hub.utils._http import default_client_factory
     except ImportError:  # a future release may move it: a plain client still works
-        return httpx2.Client(follow_redirects=True)
+        return http_module().Client(follow_redirects=True)
     return default_client_factory()
 
 

@@ -31,6 +31,7 @@ from publisher.hub_errors import (
     HubTokenMissingError,
     HubUnavailableError,
 )
+from publisher.hub_http import http_module
 from smoltrace_otel.errors import SmoltraceError
 from smoltrace_otel.redact import redact
 
@@ -76,7 +77,7 @@ def _status_of(error: BaseException) -> int | None:
 
 def classify(error: BaseException) -> Verdict:
     """Whether ``error`` from a Hub call is worth retrying, and whether it may have taken effect."""
-    import httpx2
+    http = http_module()
 
     status = _status_of(error)
     if status is not None:
@@ -86,9 +87,9 @@ def classify(error: BaseException) -> Verdict:
             return Verdict.AMBIGUOUS
         return Verdict.FATAL
     for cause in _causes(error):
-        if isinstance(cause, httpx2.ConnectError | httpx2.ConnectTimeout):
+        if isinstance(cause, http.ConnectError | http.ConnectTimeout):
             return Verdict.RETRY
-        if isinstance(cause, httpx2.TransportError):
+        if isinstance(cause, http.TransportError):
             return Verdict.AMBIGUOUS
     return Verdict.FATAL
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import httpx2
 import pytest
 from huggingface_hub.errors import HfHubHTTPError
 
 from publisher.hub_errors import HubAuthError, HubNotFoundError, HubRejectedError, HubUnavailableError
+from publisher.hub_http import http_module
 from publisher.hub_retry import RetryPolicy, Verdict, backoff_delay, classify, with_retries
 
+http = http_module()
 TOKEN = "hf_RetryTestsSecretToken123456"
 
 
 def http_error(status: int, headers: dict[str, str] | None = None, body: str = '{"error": "nope"}') -> HfHubHTTPError:
-    request = httpx2.Request("POST", "https://huggingface.co/api/datasets/a/b/commit/main")
-    response = httpx2.Response(status, headers=headers or {}, content=body.encode(), request=request)
+    request = http.Request("POST", "https://huggingface.co/api/datasets/a/b/commit/main")
+    response = http.Response(status, headers=headers or {}, content=body.encode(), request=request)
     return HfHubHTTPError(f"{status} error", response=response, server_message="nope")
 
 
@@ -49,11 +50,11 @@ def failing(errors: list[BaseException], result: str = "done"):  # type: ignore[
         (http_error(409), Verdict.RETRY),
         (http_error(412), Verdict.RETRY),
         (http_error(429), Verdict.RETRY),
-        (httpx2.ConnectError("refused"), Verdict.RETRY),
+        (http.ConnectError("refused"), Verdict.RETRY),
         (http_error(500), Verdict.AMBIGUOUS),
         (http_error(503), Verdict.AMBIGUOUS),
-        (httpx2.ReadTimeout("slow"), Verdict.AMBIGUOUS),
-        (httpx2.RemoteProtocolError("Server disconnected without sending a response."), Verdict.AMBIGUOUS),
+        (http.ReadTimeout("slow"), Verdict.AMBIGUOUS),
+        (http.RemoteProtocolError("Server disconnected without sending a response."), Verdict.AMBIGUOUS),
         (http_error(401), Verdict.FATAL),
         (http_error(403), Verdict.FATAL),
         (http_error(404), Verdict.FATAL),
@@ -68,8 +69,8 @@ def test_failures_are_classified(error: BaseException, verdict: Verdict) -> None
 def test_a_wrapped_cause_is_classified_by_its_cause() -> None:
     try:
         try:
-            raise httpx2.ReadTimeout("slow")
-        except httpx2.ReadTimeout as inner:
+            raise http.ReadTimeout("slow")
+        except http.ReadTimeout as inner:
             raise RuntimeError("Error while uploading 'data/x.parquet' to the Hub.") from inner
     except RuntimeError as outer:
         assert classify(outer) is Verdict.AMBIGUOUS
@@ -83,7 +84,7 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 def test_transient_failures_are_retried_until_success() -> None:
     clock = Clock()
-    action, calls = failing([http_error(409), http_error(500), httpx2.ConnectError("refused")])
+    action, calls = failing([http_error(409), http_error(500), http.ConnectError("refused")])
 
     assert with_retries(action, what="commit", policy=RetryPolicy(), sleep=clock.sleep, clock=clock) == "done"
     assert len(calls) == 4 and len(clock.sleeps) == 3
@@ -132,7 +133,7 @@ def test_client_errors_fail_at_once_with_a_typed_error(status: int, error_type: 
 def test_error_messages_hold_no_token() -> None:
     error = HfHubHTTPError(
         "boom",
-        response=httpx2.Response(401, request=httpx2.Request("GET", "https://x")),
+        response=http.Response(401, request=http.Request("GET", "https://x")),
         server_message=f"token {TOKEN} refused",
     )
     action, _ = failing([error])

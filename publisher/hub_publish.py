@@ -29,6 +29,7 @@ from publisher.leaderboard_links import fill_links
 from publisher.outbox import Outbox, PendingRun, RepoDone
 from publisher.secret_guard import ensure_no_secrets, secrets_to_check
 from smoltrace_otel import __version__
+from smoltrace_otel.errors import UsageError
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -178,6 +179,9 @@ def _link_values(state: PendingRun, user: str) -> dict[str, str | None]:
 
 def publish_batch(runs: list[RunLayout], settings: HubSettings, outbox: Outbox) -> list[HubPublishResult]:
     """Publish staged ``runs`` (one commit per repository for all of them); outbox entries cleared on success."""
+    for run in runs:
+        if not any(local.is_file() for repo in REPOS for local, _ in run.files_for(repo)):
+            raise UsageError(f"nothing is staged for run {run.run_id} under {run.root}")
     states = {run.run_id: outbox.begin(run) for run in runs}
     session = HubSession(settings)
     ensure_no_secrets(

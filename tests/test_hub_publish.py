@@ -206,6 +206,16 @@ def test_parquet_files_of_two_runs_concatenate_under_one_schema(fake_hub: FakeHu
     assert None not in board.column("results_commit").to_pylist()
 
 
+def test_a_run_with_nothing_staged_is_refused_before_any_request(fake_hub: FakeHub, tmp_path: Path) -> None:
+    from publisher.layout import RunLayout
+    from smoltrace_otel.errors import UsageError
+
+    with pytest.raises(UsageError, match="nothing is staged for run run-0009"):
+        publish_run_to_hub(RunLayout(tmp_path, "run-0009", "2025-01"), settings())
+    assert fake_hub.requests == []
+    assert Outbox(tmp_path).pending() == []
+
+
 def test_find_staged_run_reads_the_month_from_the_files(tmp_path: Path) -> None:
     staged = stage_run(tmp_path / "out", RUN, month="2024-12")
     assert find_staged_run(tmp_path / "out", RUN) == staged

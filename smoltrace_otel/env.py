@@ -35,6 +35,13 @@ SMOLTRACE_EXPORTS_DIR = "SMOLTRACE_EXPORTS_DIR"
 SMOLTRACE_OUTPUT_DIR = "SMOLTRACE_OUTPUT_DIR"
 """Where the publisher writes its local datasets. Default: ``./smoltrace-results``."""
 
+HF_TOKEN = "HF_TOKEN"
+"""Read by ``huggingface_hub``: the token for publishing to the Hub (else the token file written by
+``hf auth login``). Never taken from a command-line flag, never logged or stored."""
+
+HF_ENDPOINT = "HF_ENDPOINT"
+"""Read by ``huggingface_hub`` when it is imported: the Hub URL (default https://huggingface.co)."""
+
 DEFAULT_EXPORTS_DIR = Path("exports")
 DEFAULT_OUTPUT_DIR = Path("smoltrace-results")
 

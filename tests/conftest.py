@@ -33,6 +33,20 @@ def collector(tmp_path: Path) -> Iterator[object]:
         yield double
 
 
+@pytest.fixture
+def fake_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A fake Hugging Face Hub on a free port; this process's ``huggingface_hub`` points at it.
+
+    Its one user is ``alice`` with the write token ``tests.doubles.fake_hub.TEST_TOKEN`` (set as
+    ``HF_TOKEN``); ``HF_HOME`` is a temporary directory.
+    """
+    from tests.doubles.fake_hub import point_client_at, running_fake_hub
+
+    with running_fake_hub() as hub:
+        point_client_at(hub, str(tmp_path / "hf-home"), monkeypatch)
+        yield hub
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     """Environment for child Python processes: this checkout importable, no stray OTel config."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_OTEL_PREFIXES)}

@@ -165,7 +165,11 @@ def run(args: argparse.Namespace) -> int:
                 telemetry.run_id or "none",
             )
             taken = sampler.run()
-            logger.info("stopped after %d sample(s)", taken)
+            logger.info(
+                "stopped after %d sample(s); %.3f ms CPU per sample (sampling and exporting)",
+                taken,
+                sampler.cpu_s * 1000 / max(taken, 1),
+            )
         finally:
             telemetry.shutdown()
             source.close()

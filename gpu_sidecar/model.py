@@ -14,6 +14,7 @@ device can be fed through it and the observations encoded by any means.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -71,6 +72,7 @@ RULES: Mapping[str, MetricRule] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def device_attributes(info: DeviceInfo, naming: Naming) -> Attributes:
     """The attributes that identify a device's series in ``naming``."""
     if naming == "genai":
@@ -103,15 +105,33 @@ def observe_all(samples: Iterable[DeviceSample], naming: Naming) -> list[Observa
     return [observation for sample in samples for observation in observe(sample, naming)]
 
 
+@dataclass(frozen=True)
+class _SemconvSeries:
+    """A device's attribute sets, built once per device (they never change)."""
+
+    device: Attributes
+    status: tuple[tuple[str, Attributes], ...]
+    task: Attributes
+    errors: tuple[tuple[str, Attributes], ...]
+
+
+@functools.lru_cache(maxsize=1024)
+def _semconv_series(info: DeviceInfo) -> _SemconvSeries:
+    base = dict(device_attributes(info, "semconv"))
+    return _SemconvSeries(
+        device=_sorted(base),
+        status=tuple((state, _sorted({**base, semconv.HW_STATE: state})) for state in STATES),
+        task=_sorted({**base, semconv.HW_GPU_TASK: "general"}),
+        errors=tuple((kind, _sorted({**base, semconv.ERROR_TYPE: kind})) for kind in ("corrected", "uncorrected")),
+    )
+
+
 def _observe_semconv(sample: DeviceSample) -> list[Observation]:
-    base = dict(device_attributes(sample.info, "semconv"))
-    out = [
-        Observation(semconv.HW_STATUS, int(state == sample.state), _sorted({**base, semconv.HW_STATE: state}))
-        for state in STATES
-    ]
+    series = _semconv_series(sample.info)
+    out = [Observation(semconv.HW_STATUS, int(state == sample.state), attrs) for state, attrs in series.status]
     if sample.state != "ok":
         return out
-    attributes = _sorted(base)
+    attributes = series.device
     used, total = sample.memory_used_bytes, sample.memory_total_bytes
     values: list[tuple[MetricSpec, int | float | None]] = [
         (semconv.HW_GPU_MEMORY_USAGE, used),
@@ -123,11 +143,9 @@ def _observe_semconv(sample: DeviceSample) -> list[Observation]:
     ]
     out += [Observation(spec, _typed(spec, value), attributes) for spec, value in values if value is not None]
     if sample.utilization is not None:
-        task = _sorted({**base, semconv.HW_GPU_TASK: "general"})
-        out.append(Observation(semconv.HW_GPU_UTILIZATION, float(sample.utilization), task))
-    for error_type, count in (("corrected", sample.ecc_corrected), ("uncorrected", sample.ecc_uncorrected)):
+        out.append(Observation(semconv.HW_GPU_UTILIZATION, float(sample.utilization), series.task))
+    for (_kind, errors), count in zip(series.errors, (sample.ecc_corrected, sample.ecc_uncorrected), strict=True):
         if count is not None:
-            errors = _sorted({**base, semconv.ERROR_TYPE: error_type})
             out.append(Observation(semconv.HW_ERRORS, int(count), errors))
     return out
 

@@ -53,6 +53,8 @@ class Sampler:
         self.settings = settings or SamplerSettings()
         self.energy = EnergyMeter()
         self.samples_taken = 0
+        self.cpu_s = 0.0
+        """CPU time of this process (all threads: sampling and exporting) while :meth:`run` ran."""
         self._clock = clock
         self._wall_clock = wall_clock
         self._stop = threading.Event()
@@ -71,6 +73,7 @@ class Sampler:
     def run(self) -> int:
         """Sample until the duration ends or :meth:`stop` is called; return the number of samples."""
         interval = self.settings.interval_s
+        cpu_start = time.process_time()
         start = self._clock()
         deadline = start + self.settings.duration_s if self.settings.duration_s is not None else None
         next_tick = start
@@ -88,6 +91,7 @@ class Sampler:
             if deadline is not None and self._clock() >= deadline:
                 break
         self._guarded_sample()  # the last sample, at the stop
+        self.cpu_s = time.process_time() - cpu_start
         return self.samples_taken
 
     def _guarded_sample(self) -> None:

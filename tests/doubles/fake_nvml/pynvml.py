@@ -566,8 +566,9 @@ def nvmlDeviceGetSamples(device: Any, sampling_type: int, timeStamp: int) -> tup
     assert _state.scenario is not None
     period = float(_state.scenario.get("sample_period_s", 1 / 6))
     newest = int(t / period)
+    after = int((timeStamp / 1e6 - _state.epoch0) / period) - 1  # a sample or so early, for rounding
     samples = []
-    for k in range(max(0, newest - _BUFFER_SAMPLES + 1), newest + 1):
+    for k in range(max(0, newest - _BUFFER_SAMPLES + 1, after), newest + 1):
         stamp = int((_state.epoch0 + k * period) * 1e6)
         if stamp > timeStamp:
             sample = c_nvmlSample_t(timeStamp=stamp)

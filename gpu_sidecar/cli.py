@@ -107,6 +107,7 @@ def export_interval(args: argparse.Namespace) -> float:
 
 def run(args: argparse.Namespace) -> int:
     from gpu_sidecar.exporting import GpuInstruments
+    from gpu_sidecar.model import readings_for
     from gpu_sidecar.nvml_source import NoGpuError, NvmlSource, SourceSettings
     from gpu_sidecar.sampler import Sampler, SamplerSettings
     from smoltrace_otel.telemetry import TelemetryConfig, setup_telemetry
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             sampler.stop()
 
     with on_termination(on_signal):
-        source = NvmlSource(SourceSettings(interval_s=args.interval))
+        source = NvmlSource(SourceSettings(interval_s=args.interval, readings=readings_for(args.naming)))
         try:
             devices = source.open()
         except NoGpuError as error:

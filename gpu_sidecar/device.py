@@ -14,6 +14,9 @@ DeviceState = Literal["ok", "failed"]
 
 VENDOR = "NVIDIA"
 
+READINGS = ("utilization", "memory", "power", "energy", "temperature", "ecc")
+"""What can be read of a device; a source may be asked for only some of them."""
+
 
 @dataclass(frozen=True)
 class DeviceInfo:

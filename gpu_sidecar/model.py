@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gpu_sidecar import semconv
-from gpu_sidecar.device import VENDOR, DeviceInfo, DeviceSample
+from gpu_sidecar.device import READINGS, VENDOR, DeviceInfo, DeviceSample
 from gpu_sidecar.semconv import MetricSpec, Naming
 
 AttributeValue = str | bool | int | float
@@ -92,6 +92,13 @@ def device_attributes(info: DeviceInfo, naming: Naming) -> Attributes:
     if info.parent_uuid:
         attributes[semconv.HW_PARENT] = info.parent_uuid
     return _sorted(attributes)
+
+
+def readings_for(naming: Naming) -> frozenset[str]:
+    """The device readings (:data:`~gpu_sidecar.device.READINGS`) a naming family uses."""
+    if naming == "genai":
+        return frozenset({"utilization", "memory", "power", "temperature"})
+    return frozenset(READINGS)
 
 
 def observe(sample: DeviceSample, naming: Naming) -> list[Observation]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from gpu_sidecar.device import DeviceInfo, DeviceSample
+from gpu_sidecar.device import READINGS, DeviceInfo, DeviceSample
 from smoltrace_otel.errors import UsageError
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ class SourceSettings:
     reinit_initial_s: float = 1.0
     """First wait before re-initialising NVML after a GPU was lost; doubles on each failure."""
     reinit_max_s: float = 60.0
+    readings: frozenset[str] = frozenset(READINGS)
+    """What to read; the others are left ``None`` without asking NVML."""
 
 
 @dataclass
@@ -78,6 +80,7 @@ class NvmlSource:
         self._devices: dict[str, _Device] = {}
         self._warned: set[tuple[str, ...]] = set()
         self._initialised = False
+        self._skipped = frozenset(READINGS) - self.settings.readings
         self._backoff_s = self.settings.reinit_initial_s
         self._reinit_at: float | None = None
 
@@ -164,7 +167,7 @@ class NvmlSource:
 
     def _reading(self, device: _Device, reading: str, call: Any) -> Any:
         """``call()``, or ``None`` where the device does not support it or it failed this time."""
-        if reading in device.unsupported:
+        if reading in device.unsupported or reading in self._skipped:
             return None
         assert self._nvml is not None
         try:
@@ -192,7 +195,7 @@ class NvmlSource:
             logger.warning("%s (%s) does not support: %s; omitted", device.info.uuid, device.info.name, readings)
 
     def _utilization(self, device: _Device) -> float | None:
-        if "utilization" in device.unsupported:
+        if "utilization" in device.unsupported or "utilization" in self._skipped:
             return None
         if device.use_sample_buffer:
             average = self._buffered_utilization(device)

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from gpu_sidecar.device import DeviceSample
 from gpu_sidecar.energy import EnergyMeter
-from gpu_sidecar.model import Observation, observe_all
+from gpu_sidecar.model import Observation, observe_all, readings_for
 from gpu_sidecar.semconv import Naming
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class Sampler:
         self.sink = sink
         self.settings = settings or SamplerSettings()
         self.energy = EnergyMeter()
+        self._needs_energy = "energy" in readings_for(self.settings.naming)
         self.samples_taken = 0
         self.cpu_s = 0.0
         """CPU time of this process (all threads: sampling and exporting) while :meth:`run` ran."""
@@ -65,7 +66,9 @@ class Sampler:
 
     def sample_once(self) -> list[DeviceSample]:
         """Read every device once and pass the observations on."""
-        samples = [self.energy.update(s) for s in self.source.sample(self._wall_clock())]
+        samples = self.source.sample(self._wall_clock())
+        if self._needs_energy:
+            samples = [self.energy.update(sample) for sample in samples]
         self.sink(observe_all(samples, self.settings.naming))
         self.samples_taken += 1
         return samples

@@ -262,3 +262,21 @@ def test_help_lists_the_flags_a_user_needs(tmp_path: Path) -> None:
     for flag in ("--interval", "--export-interval", "--duration", "--naming", "--run-id", "--otlp-endpoint",
                  "--output-dir", "--exports-dir", "--allow-no-gpu"):  # fmt: skip
         assert flag in result.stdout
+
+
+def test_export_interval_comes_from_the_flag_the_environment_or_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gpu_sidecar.cli import build_parser, export_interval
+    from smoltrace_otel.errors import UsageError
+
+    def parse(*argv: str) -> float:
+        return export_interval(build_parser().parse_args(list(argv)))
+
+    assert parse() == 10.0
+    assert parse("--export-interval", "3") == 3.0
+    assert parse("--interval", "30") == 30.0  # never shorter than the sampling interval
+    monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "2500")
+    assert parse() == 2.5
+    assert parse("--export-interval", "4") == 4.0
+    monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "soon")
+    with pytest.raises(UsageError, match="OTEL_METRIC_EXPORT_INTERVAL"):
+        parse()

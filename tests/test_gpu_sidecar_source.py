@@ -182,3 +182,17 @@ def test_no_driver_or_no_gpu_is_a_usage_error(scenario: dict[str, Any], message:
     with pytest.raises(NoGpuError, match=message) as raised:
         NvmlSource(nvml=fake).open()
     assert raised.value.exit_code == ExitCode.BAD_INPUT
+
+
+def test_only_the_readings_a_naming_family_uses_are_asked_of_nvml() -> None:
+    from gpu_sidecar.model import readings_for
+
+    clock = ManualClock()
+    fake.load_scenario(two_gpus_and_mig(), clock=clock)
+    source = NvmlSource(SourceSettings(readings=readings_for("genai")), nvml=fake)
+    source.open()
+    h100 = _by_id(source.sample(clock.at(1.0)))[H100_ID]
+    assert (h100.energy_counter_mj, h100.ecc_corrected) == (None, None)
+    assert (h100.power_w, h100.memory_used_bytes, h100.temperature_c) == (350.0, 30 * GIB, 71)
+    assert fake.CALLS["nvmlDeviceGetTotalEnergyConsumption"] == 0
+    assert fake.CALLS["nvmlDeviceGetTotalEccErrors"] == 0

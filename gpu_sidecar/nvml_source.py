@@ -258,7 +258,7 @@ class NvmlSource:
             self._initialised = True
             found = {device.info.uuid: device for device in self._enumerate(announce=False)}
         except nvml.NVMLError as error:
-            logger.warning("re-initialising NVML failed (%s); next try in %.0f s", error, self._backoff_s * 2)
+            logger.warning("re-initialising NVML failed: %s", error)
             found = {}
         for uuid, fresh in found.items():
             known = self._devices.get(uuid)
@@ -271,11 +271,13 @@ class NvmlSource:
                 logger.info("%s (%s) answers again", uuid, known.info.name)
                 known.lost, known.last_sample_stamp = False, 0
         for uuid, known in self._devices.items():
-            if uuid not in found:
+            if uuid not in found and not known.lost:
                 known.lost = True
+                logger.warning("%s (%s) is gone after re-initialising NVML", uuid, known.info.name)
         if any(device.lost for device in self._devices.values()):
             self._backoff_s = min(self._backoff_s * 2, self.settings.reinit_max_s)
             self._reinit_at = now + self._backoff_s
+            logger.debug("a device is still lost; next NVML re-initialisation in %.0f s", self._backoff_s)
         else:
             self._backoff_s, self._reinit_at = self.settings.reinit_initial_s, None
 

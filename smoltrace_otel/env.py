@@ -29,6 +29,10 @@ OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
 OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
 """Standard. Extra resource attributes; may carry ``run.id`` for apps that are not ours."""
 
+OTEL_METRIC_EXPORT_INTERVAL = "OTEL_METRIC_EXPORT_INTERVAL"
+"""Standard. Milliseconds between metric exports (SDK default 60000). The GPU sidecar uses it
+as the default of ``--export-interval`` (its own default: 10 s)."""
+
 SMOLTRACE_EXPORTS_DIR = "SMOLTRACE_EXPORTS_DIR"
 """Root of the export tree (``<dir>/<run_id>/*.jsonl``). Default: ``./exports``."""
 

@@ -1,0 +1,5 @@
+import sys
+
+from gpu_sidecar.cli import main
+
+sys.exit(main())

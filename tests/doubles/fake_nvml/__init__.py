@@ -1,0 +1,1 @@
+"""The fake ``pynvml``: put this directory first on ``PYTHONPATH`` (see ``pynvml.py``)."""

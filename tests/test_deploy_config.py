@@ -556,10 +556,8 @@ def test_compose_command_lines_parse_with_the_real_cli(service: str) -> None:
 
 
 def test_sidecar_command_line_parses_with_the_real_sidecar_cli() -> None:
-    try:
-        from gpu_sidecar.cli import build_parser
-    except ImportError:
-        pytest.skip("gpu_sidecar.cli comes with the GPU sidecar's branch (issue 3)")
+    from gpu_sidecar.cli import build_parser
+
     words = command_words(
         load_compose(compose_env(RUN_ID=RUN_ID, SIDECAR_ARGS="--naming genai"))["services"]["gpu-sidecar"]
     )
@@ -619,8 +617,6 @@ def test_sidecar_image_installs_neither_litellm_nor_huggingface_hub() -> None:
 
 def test_sidecar_requirements_leave_out_the_agent_and_hub_dependencies() -> None:
     requirements = REPO_ROOT / "requirements" / "sidecar.txt"
-    if not requirements.exists():
-        pytest.skip("requirements/sidecar.txt comes with the GPU sidecar's branch (issue 3)")
     names = {
         re.split(r"[<>=!~\[; ]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
         for line in requirements.read_text().splitlines()

@@ -26,7 +26,7 @@ from agent.scoring import Outcome, Score
 from agent.settings import LoopSettings
 from agent.spans import AgentTelemetry, TaskSpans
 from agent.tasks import Task
-from agent.tools import FINAL_ANSWER, Toolbox, ToolTimeoutError, final_answer_text, run_with_timeout
+from agent.tools import FINAL_ANSWER, Toolbox, ToolTimeoutError, final_answer_text
 from smoltrace_otel import attributes as a
 
 SYSTEM_PROMPT = (
@@ -235,7 +235,7 @@ def _execute(call: ToolCallRequest, state: _State, spans: TaskSpans, ctx: LoopCo
         arguments = tool.check_arguments(call.arguments)
         if remaining <= 0:
             raise ToolTimeoutError("the task's time ran out")
-        output = run_with_timeout(tool.function, arguments, min(ctx.settings.tool_timeout_s, remaining))
+        output = tool.call(arguments, min(ctx.settings.tool_timeout_s, remaining))
     except Exception as error:
         message = ctx.client.redact(f"error: {error}")
         spans.end_tool(span, message, type(error).__name__)

@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 from agent.settings import PLACEHOLDER_API_KEY, GenerationSettings, ModelSettings
 from smoltrace_otel import env
 from smoltrace_otel.errors import SmoltraceError, UsageError
-from smoltrace_otel.redact import redact
+from smoltrace_otel.redact import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +148,7 @@ class ModelClient:
         self.server_address = parsed.hostname if parsed else None
         self.server_port = parsed.port if parsed else None
         self._cost_known: bool | None = None
+        self._redactor = Redactor(self.secrets())
 
     def _supported_params(self) -> list[str] | None:
         try:
@@ -160,7 +161,8 @@ class ModelClient:
         return (self.api_key,) if self.api_key and self.api_key != PLACEHOLDER_API_KEY else ()
 
     def redact(self, text: str) -> str:
-        return redact(text, self.secrets())
+        """``text`` without the API key or any secret-looking value."""
+        return self._redactor(text)
 
     def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], deadline: float) -> ChatResult:
         """One chat completion with retries; raises ModelAuthError, ModelCallError or Cancelled."""
@@ -226,8 +228,9 @@ class ModelClient:
             )
             for c in (message.tool_calls or [])
         )
+        hidden = getattr(response, "_hidden_params", None) or {}
         if self.server_address is None:
-            self._learn_server(getattr(response, "_hidden_params", None) or {})
+            self._learn_server(hidden)
         usage = getattr(response, "usage", None)
         input_tokens = getattr(usage, "prompt_tokens", None)
         output_tokens = getattr(usage, "completion_tokens", None)
@@ -239,7 +242,7 @@ class ModelClient:
             finish_reasons=tuple(c.finish_reason for c in response.choices if c.finish_reason),
             input_tokens=input_tokens,
             output_tokens=output_tokens,
-            cost_usd=self.cost(input_tokens, output_tokens),
+            cost_usd=self._response_cost(hidden, input_tokens, output_tokens),
             attempts=attempts,
         )
 
@@ -249,6 +252,15 @@ class ModelClient:
         if isinstance(base, str) and base.startswith(("http://", "https://")):
             parsed = urlparse(base)
             self.server_address, self.server_port = parsed.hostname, parsed.port
+
+    def _response_cost(
+        self, hidden: dict[str, Any], input_tokens: int | None, output_tokens: int | None
+    ) -> float | None:
+        """litellm prices each response from the same offline map; compute it only when it did not."""
+        cost = hidden.get("response_cost")
+        if isinstance(cost, int | float) and not isinstance(cost, bool):
+            return float(cost)
+        return self.cost(input_tokens, output_tokens)
 
     def cost(self, input_tokens: int | None, output_tokens: int | None) -> float | None:
         """USD from litellm's offline price map; None for a model the map does not know."""

@@ -115,21 +115,27 @@ def _run_config(settings: AgentSettings, task_set: TaskSet, client: ModelClient)
     }
 
 
+_WORKER_DONE = object()
+
+
 def _worker(tasks: queue.Queue[tuple[int, Task]], done: queue.Queue[Any], ctx: LoopContext) -> None:
-    while not ctx.control.stopped:
-        try:
-            index, task = tasks.get_nowait()
-        except queue.Empty:
-            return
-        try:
-            done.put(run_task(task, index, ctx))
-        except ModelAuthError as error:
-            ctx.control.stop(scoring.ERROR, f"run stopped: {ctx.client.redact(str(error))}")
-            done.put(error)
-            return
-        except Exception as error:  # a bug must not hang the run: report it as the task's failure
-            logger.exception("task %s crashed", task.id)
-            done.put(error)
+    try:
+        while not ctx.control.stopped:
+            try:
+                index, task = tasks.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                done.put(run_task(task, index, ctx))
+            except ModelAuthError as error:
+                ctx.control.stop(scoring.ERROR, f"run stopped: {ctx.client.redact(str(error))}")
+                done.put(error)
+                return
+            except Exception as error:  # a bug must not hang the run: report it as the task's failure
+                logger.exception("task %s crashed", task.id)
+                done.put(error)
+    finally:
+        done.put(_WORKER_DONE)
 
 
 @dataclass(frozen=True)
@@ -215,12 +221,15 @@ def _schedule(
     ]
     for thread in threads:
         thread.start()
-    while any(t.is_alive() for t in threads) or not done.empty():
+    running = len(threads)
+    while running:
         try:
-            item = done.get(timeout=_POLL_S)
+            item = done.get(timeout=_POLL_S)  # a timeout keeps the main thread responsive to signals
         except queue.Empty:
             continue
-        if isinstance(item, TaskResult):
+        if item is _WORKER_DONE:
+            running -= 1
+        elif isinstance(item, TaskResult):
             results.append(item)
             progress.task_done(item)
         elif isinstance(item, ModelAuthError):

@@ -135,8 +135,12 @@ class AgentTelemetry:
             return [self.client.redact(v) if isinstance(v, str) else v for v in value]
         return value
 
+    def attributes(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` without ``None``s, strings redacted."""
+        return {k: self.clean(v) for k, v in values.items() if v is not None}
+
     def set(self, span: Span, values: Mapping[str, Any]) -> None:
-        span.set_attributes({k: self.clean(v) for k, v in values.items() if v is not None})
+        span.set_attributes(self.attributes(values))
 
     def model_attributes(self) -> dict[str, Any]:
         return {
@@ -147,11 +151,10 @@ class AgentTelemetry:
         }
 
     def start_run(self, config: Mapping[str, Any]) -> Span:
-        span = self.tracer.start_span(a.RUN_SPAN_NAME, context=Context(), kind=SpanKind.INTERNAL)
-        self.set(
-            span, {a.SCHEMA_VERSION_ATTR: a.SCHEMA_VERSION, a.HARNESS_VERSION: __version__, **self.model_attributes()}
+        values = {a.SCHEMA_VERSION_ATTR: a.SCHEMA_VERSION, a.HARNESS_VERSION: __version__, **self.model_attributes()}
+        span = self.tracer.start_span(
+            a.RUN_SPAN_NAME, context=Context(), kind=SpanKind.INTERNAL, attributes=self.attributes({**values, **config})
         )
-        self.set(span, config)
         self.run_span = span
         return span
 
@@ -190,28 +193,29 @@ class TaskSpans:
         self._lock = threading.Lock()
         self._ended = False
         links = [Link(owner.run_span.get_span_context())] if owner.run_span is not None else []
+        values = {
+            a.SCHEMA_VERSION_ATTR: a.SCHEMA_VERSION,
+            a.HARNESS_VERSION: __version__,
+            a.GEN_AI_OPERATION_NAME: a.INVOKE_AGENT,
+            a.GEN_AI_AGENT_NAME: owner.agent_name,
+            **owner.model_attributes(),
+            a.TASK_ID: task.id,
+            a.TASK_INDEX: index,
+            a.TASK_DIFFICULTY: task.difficulty,
+            a.TASK_CATEGORY: task.category,
+            a.TASK_AGENT_TYPE: task.agent_type,
+            a.TASK_PROMPT: task.prompt,
+            a.TASK_EXPECTED_TOOL: task.expected_tool,
+            a.TASK_EXPECTED_TOOL_CALLS: task.expected_tool_calls,
+            a.TASK_EXPECTED_ANSWER: task.expected_answer,
+            a.TASK_EXPECTED_KEYWORDS: list(task.expected_keywords) or None,
+        }
         self.root = owner.tracer.start_span(
-            f"{a.INVOKE_AGENT} {owner.agent_name}", context=Context(), kind=SpanKind.INTERNAL, links=links
-        )
-        owner.set(
-            self.root,
-            {
-                a.SCHEMA_VERSION_ATTR: a.SCHEMA_VERSION,
-                a.HARNESS_VERSION: __version__,
-                a.GEN_AI_OPERATION_NAME: a.INVOKE_AGENT,
-                a.GEN_AI_AGENT_NAME: owner.agent_name,
-                **owner.model_attributes(),
-                a.TASK_ID: task.id,
-                a.TASK_INDEX: index,
-                a.TASK_DIFFICULTY: task.difficulty,
-                a.TASK_CATEGORY: task.category,
-                a.TASK_AGENT_TYPE: task.agent_type,
-                a.TASK_PROMPT: task.prompt,
-                a.TASK_EXPECTED_TOOL: task.expected_tool,
-                a.TASK_EXPECTED_TOOL_CALLS: task.expected_tool_calls,
-                a.TASK_EXPECTED_ANSWER: task.expected_answer,
-                a.TASK_EXPECTED_KEYWORDS: list(task.expected_keywords) or None,
-            },
+            f"{a.INVOKE_AGENT} {owner.agent_name}",
+            context=Context(),
+            kind=SpanKind.INTERNAL,
+            links=links,
+            attributes=owner.attributes(values),
         )
         self._context = trace.set_span_in_context(self.root, Context())
         self._child: Span | None = None
@@ -219,8 +223,9 @@ class TaskSpans:
 
     # --- children ----------------------------------------------------------------------------
     def _start_child(self, name: str, kind: SpanKind, values: Mapping[str, Any]) -> Span:
-        span = self.owner.tracer.start_span(name, context=self._context, kind=kind)
-        self.owner.set(span, values)
+        span = self.owner.tracer.start_span(
+            name, context=self._context, kind=kind, attributes=self.owner.attributes(values)
+        )
         with self._lock:
             self._child, self._child_started = span, time.monotonic()
         return span
@@ -322,9 +327,9 @@ class TaskSpans:
             if self._ended:
                 return
             self._ended = True
-        self.owner.set(self.root, {**values, a.TASK_STOP_REASON: stop_reason, a.TASK_ERROR: error})
-        self.owner.set(self.root, {attr: getattr(score, name) for name, attr in SCORE_FIELDS})
-        self.owner.set(self.root, {a.SCORE_RULE: score.rule})
+        scores = {attr: getattr(score, name) for name, attr in SCORE_FIELDS}
+        outcome = {a.TASK_STOP_REASON: stop_reason, a.TASK_ERROR: error, a.SCORE_RULE: score.rule}
+        self.owner.set(self.root, {**values, **outcome, **scores})
         for name, _attr in SCORE_FIELDS:
             value = getattr(score, name)
             if value is None:

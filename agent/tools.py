@@ -1,9 +1,12 @@
 """Tools the agent offers the model: OpenAI function schemas, argument checks, timed execution.
 
 A :class:`Toolbox` holds :class:`Tool` objects; :func:`default_toolbox` has the built-in
-deterministic tools (``agent/builtin_tools.py``) and ``final_answer``. A tool runs in its
-own daemon thread so that one that hangs past ``timeout_s`` is abandoned (reported to the
-model as an error) without blocking the task or the process's exit.
+deterministic tools (``agent/builtin_tools.py``) and ``final_answer``. A tool that may block
+runs in its own daemon thread, so that one that hangs past the tool timeout is abandoned
+(reported to the model as an error) without blocking the task or the process's exit. The
+built-in tools are pure functions of bounded inputs (the calculator caps exponents and
+magnitudes) and run in the task's thread: a thread per call costs more than they do, and
+a timeout could not stop a CPU-bound function anyway.
 
 Argument handling is lenient where a small model is sloppy and strict where it matters:
 arguments arrive as JSON text; numbers given as strings are converted; a missing
@@ -41,6 +44,15 @@ class Tool:
     parameters: Mapping[str, Any]
     """JSON Schema of the arguments (an ``object`` with ``properties`` and ``required``)."""
     function: Callable[..., Any]
+    bounded: bool = False
+    """True for a pure function of bounded inputs that cannot block (the built-in tools): it runs in
+    the task's own thread. Any other tool runs in a daemon thread under the tool timeout."""
+
+    def call(self, arguments: Mapping[str, Any], timeout_s: float) -> str:
+        """Run the tool on checked arguments; its result as text."""
+        if self.bounded:
+            return _as_text(self.function(**arguments))
+        return run_with_timeout(self.function, arguments, timeout_s)
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI ``tools`` entry for this tool."""
@@ -146,6 +158,7 @@ BUILTIN_TOOLS: tuple[Tool, ...] = (
         "Supports + - * / // % ** and sqrt, round, abs, min, max, floor, ceil, log, exp.",
         _object({"expression": _string("The arithmetic expression to evaluate.")}),
         builtin_tools.calculator,
+        bounded=True,
     ),
     Tool(
         "convert_units",
@@ -159,18 +172,21 @@ BUILTIN_TOOLS: tuple[Tool, ...] = (
             }
         ),
         builtin_tools.convert_units,
+        bounded=True,
     ),
     Tool(
         "country_info",
         "Look up a country's capital, currency, continent and population (in millions) in a fixed table.",
         _object({"country": _string("The country's English name, e.g. 'Japan'.")}),
         builtin_tools.country_info,
+        bounded=True,
     ),
     Tool(
         "get_weather",
         "Get the current weather (temperature in Celsius, condition, humidity) of a city.",
         _object({"city": _string("The city's name, e.g. 'Paris'.")}),
         builtin_tools.get_weather,
+        bounded=True,
     ),
     Tool(
         "days_between",
@@ -179,6 +195,7 @@ BUILTIN_TOOLS: tuple[Tool, ...] = (
             {"start_date": _string("The first date, YYYY-MM-DD."), "end_date": _string("The second date, YYYY-MM-DD.")}
         ),
         builtin_tools.days_between,
+        bounded=True,
     ),
 )
 
@@ -230,5 +247,8 @@ def run_with_timeout(function: Callable[..., Any], arguments: Mapping[str, Any],
         raise ToolTimeoutError(f"tool did not return within {timeout_s:g} s")
     if "error" in outcome:
         raise outcome["error"]
-    value = outcome.get("value")
+    return _as_text(outcome.get("value"))
+
+
+def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)

@@ -22,9 +22,7 @@ TOOLBOX = default_toolbox()
 def _call(name: str, arguments: dict | str) -> str:
     tool = TOOLBOX.get(name)
     assert tool is not None
-    return run_with_timeout(
-        tool.function, tool.check_arguments(arguments if isinstance(arguments, str) else json.dumps(arguments)), 5
-    )
+    return tool.call(tool.check_arguments(arguments if isinstance(arguments, str) else json.dumps(arguments)), 5)
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 import time
 import uuid
@@ -314,6 +315,12 @@ class ChatServerDouble:
 def _handler_for(owner: ChatServerDouble) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body are separate writes: without this, Nagle's algorithm and delayed
+            # ACKs add ~40 ms to every keep-alive response (real servers set it too).
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

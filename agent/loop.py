@@ -185,7 +185,7 @@ def _chat(state: _State, spans: TaskSpans, ctx: LoopContext, tools: list[dict[st
         raise
     spans.end_chat(span, result)
     state.add_usage(result)
-    state.messages.append(result.assistant_message())
+    state.messages.append(ctx.client.history_message(result))
     return result
 
 

@@ -95,9 +95,9 @@ class ChatResult:
     cost_usd: float | None
     attempts: int
 
-    def assistant_message(self) -> dict[str, Any]:
-        """The message to append to the conversation."""
-        message: dict[str, Any] = {"role": "assistant", "content": self.content}
+    def assistant_message(self, empty_content: str | None = None) -> dict[str, Any]:
+        """The message to append to the conversation (``empty_content`` stands in for no content)."""
+        message: dict[str, Any] = {"role": "assistant", "content": self.content or empty_content}
         if self.tool_calls:
             message["tool_calls"] = [
                 {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
@@ -157,6 +157,15 @@ class ModelClient:
             logger.debug("no supported-parameter list for %s", self.settings.model, exc_info=True)
             return None
 
+    def history_message(self, result: ChatResult) -> dict[str, Any]:
+        """``result`` as the assistant message the next request carries.
+
+        For an OpenAI-compatible ``--api-base`` an assistant message without text gets ``""``
+        rather than no content: litellm leaves out a ``None`` content, and llama.cpp's
+        function-calling chat templates fail on a message without one (HTTP 500).
+        """
+        return result.assistant_message("" if self.settings.api_base else None)
+
     def secrets(self) -> tuple[str, ...]:
         return (self.api_key,) if self.api_key and self.api_key != PLACEHOLDER_API_KEY else ()
 
@@ -177,6 +186,9 @@ class ModelClient:
                     model=self.settings.model,
                     messages=messages,
                     tools=tools or None,
+                    # "auto" is OpenAI's default, but some servers (llama.cpp's function-calling
+                    # chat formats) leave the tools out of the prompt unless it is sent.
+                    tool_choice="auto" if tools else None,
                     api_base=self.settings.api_base,
                     api_key=self.api_key,
                     timeout=min(self.settings.request_timeout_s, remaining),

@@ -201,3 +201,14 @@ def test_malformed_tool_arguments_are_an_error_for_the_model(tmp_path: Path, cha
         "ToolArgumentError"
     ] * 2
     assert json.loads(json.dumps(exported.root("f")["attributes"]["smoltrace.task.tools_used"])) == ["calculator"] * 2
+
+
+def test_tool_call_turns_keep_a_content_field_for_local_servers(tmp_path: Path, chat_server: ChatServerDouble) -> None:
+    """litellm drops a None content; llama.cpp's function-calling templates then fail with HTTP 500."""
+    chat_server.script("[f]", [call("calculator", {"expression": "6*7"}), answer("42")])
+    _one(tmp_path, chat_server)
+    assistant = chat_server.requests[1].body["messages"][2]
+    assert assistant["role"] == "assistant"
+    assert assistant["content"] == ""
+    assert assistant["tool_calls"][0]["function"]["name"] == "calculator"
+    assert chat_server.requests[0].body["tool_choice"] == "auto"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from agent.runner import run_evaluation, telemetry_config
+from smoltrace_otel import attributes as a
 from smoltrace_otel.telemetry import setup_telemetry
-from tests.agent_support import Exported, exported_from, settings_for, task, write_tasks
+from tests.agent_support import Exported, exported_from, run_embedded, settings_for, task, write_tasks
 from tests.doubles.chat_server import ChatServerDouble, answer, call
 from tests.doubles.collector import CollectorDouble
+from tests.otlp_shapes import read_lines
 
 RUN_ID = "spans-run-1"
 CLIENT, INTERNAL = 3, 1
@@ -27,6 +30,10 @@ def _script(server: ChatServerDouble) -> list[dict]:
         task("capital", expected_tool="country_info", expected_answer="Tokyo", difficulty="medium"),
         task("hot", expected_tool="get_weather", expected_tool_calls=2, expected_answer="Paris", difficulty="hard"),
     ]
+
+
+def exported_run(tmp_path: Path, server: ChatServerDouble, tasks_file: Path, model: str) -> Exported:
+    return run_embedded(tmp_path, settings_for(server, tasks_file, model=model))
 
 
 def _run(tmp_path: Path, server: ChatServerDouble, otlp_endpoint: str | None) -> Exported:
@@ -126,9 +133,6 @@ def test_token_sums_equal_the_servers_usage_in_spans_and_metrics(tmp_path: Path,
 
 
 def test_histograms_use_the_conventions_buckets(tmp_path: Path, chat_server: ChatServerDouble) -> None:
-    from smoltrace_otel import attributes as a
-    from tests.otlp_shapes import read_lines
-
     _run(tmp_path, chat_server, None)
     (metrics_file,) = (tmp_path / "exports" / RUN_ID).glob("metrics-*.jsonl")
     bounds = {}
@@ -165,17 +169,9 @@ def test_cost_comes_from_the_offline_price_map_and_unknown_models_get_none(
     assert unknown.summary.results[0].cost_usd is None
 
 
-def exported_run(tmp_path: Path, server: ChatServerDouble, tasks_file: Path, model: str) -> Exported:
-    from tests.agent_support import run_embedded
-
-    return run_embedded(tmp_path, settings_for(server, tasks_file, model=model))
-
-
 def test_message_content_only_with_the_opt_in(
     tmp_path: Path, chat_server: ChatServerDouble, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import json
-
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
     chat_server.script("[m]", [call("calculator", {"expression": "6*7"}), answer("42")])
     tasks_file = write_tasks(tmp_path / "tasks.json", [task("m", expected_answer="42")])

@@ -15,6 +15,7 @@ runs out, when a model call fails after its retries, or when the run is stopping
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from agent.spans import AgentTelemetry, TaskSpans
 from agent.tasks import Task
 from agent.tools import FINAL_ANSWER, Toolbox, ToolTimeoutError, final_answer_text
 from smoltrace_otel import attributes as a
+
+logger = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = (
     "You are an assistant that solves tasks with tools. Call the tools to look up facts or to "
@@ -121,6 +124,9 @@ def run_task(task: Task, index: int, ctx: LoopContext) -> TaskResult:
     except ModelAuthError as error:
         fatal = error
         state.stop(scoring.ERROR, ctx.client.redact(str(error)), type(error).__name__)
+    except Exception as error:  # a harness bug ends this task as an error, not the run
+        logger.exception("task %s failed inside the harness", task.id)
+        state.stop(scoring.ERROR, ctx.client.redact(f"{type(error).__name__}: {error}"), type(error).__name__)
     outcome = Outcome(
         tuple(state.tools_called), state.final_answer_called, state.final_answer, state.stop_reason or scoring.ERROR
     )

@@ -223,24 +223,28 @@ class TaskSpans:
 
     # --- children ----------------------------------------------------------------------------
     def _start_child(self, name: str, kind: SpanKind, values: Mapping[str, Any]) -> Span:
-        span = self.owner.tracer.start_span(
-            name, context=self._context, kind=kind, attributes=self.owner.attributes(values)
-        )
+        """Start the task's one open child span (a no-op span once the task was abandoned)."""
+        attributes = self.owner.attributes(values)
         with self._lock:
+            if self._ended:
+                return trace.INVALID_SPAN
+            span = self.owner.tracer.start_span(name, context=self._context, kind=kind, attributes=attributes)
             self._child, self._child_started = span, time.monotonic()
         return span
 
-    def _end_child(self, span: Span, error_type: str | None = None, message: str | None = None) -> bool:
-        """End ``span`` unless :meth:`abandon` already did; True when this call ended it."""
+    def _claim(self, span: Span) -> float | None:
+        """Take ``span`` back to end it: its duration so far, or None when :meth:`abandon` ended it."""
         with self._lock:
             if self._child is not span:
-                return False
+                return None
             self._child = None
+            return time.monotonic() - self._child_started
+
+    def _end(self, span: Span, error_type: str | None = None, message: str | None = None) -> None:
         if error_type is not None:
             span.set_attribute(a.ERROR_TYPE, error_type)
             span.set_status(Status(StatusCode.ERROR, self.owner.clean(message or error_type)))
         span.end()
-        return True
 
     def start_chat(self, step: int, messages: Sequence[Mapping[str, Any]]) -> Span:
         client = self.owner.client
@@ -270,17 +274,28 @@ class TaskSpans:
         if self.owner.capture_content:
             finish = result.finish_reasons[0] if result.finish_reasons else None
             values[a.GEN_AI_OUTPUT_MESSAGES] = semconv_messages([result.assistant_message()], finish)
+        duration = self._claim(span)
+        if duration is None:
+            return
         self.owner.set(span, values)
-        self._record_metrics(result.response_model, result.input_tokens, result.output_tokens, None)
-        self._end_child(span)
+        self._record_metrics(duration, result.response_model, result.input_tokens, result.output_tokens, None)
+        self._end(span)
 
     def fail_chat(self, span: Span, error_type: str, message: str, attempts: int) -> None:
+        duration = self._claim(span)
+        if duration is None:
+            return
         span.set_attribute(a.CHAT_ATTEMPTS, attempts)
-        self._record_metrics(None, None, None, error_type)
-        self._end_child(span, error_type, message)
+        self._record_metrics(duration, None, None, None, error_type)
+        self._end(span, error_type, message)
 
     def _record_metrics(
-        self, response_model: str | None, input_tokens: int | None, output_tokens: int | None, error_type: str | None
+        self,
+        duration: float,
+        response_model: str | None,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        error_type: str | None,
     ) -> None:
         base = {
             a.GEN_AI_OPERATION_NAME: a.CHAT,
@@ -291,7 +306,6 @@ class TaskSpans:
             base[a.SERVER_ADDRESS] = self.owner.client.server_address
         if response_model:
             base[a.GEN_AI_RESPONSE_MODEL] = response_model
-        duration = time.monotonic() - self._child_started
         self.owner.duration.record(duration, {**base, a.ERROR_TYPE: error_type} if error_type else base)
         for token_type, count in (("input", input_tokens), ("output", output_tokens)):
             if count is not None:
@@ -309,9 +323,11 @@ class TaskSpans:
         return self._start_child(f"{a.EXECUTE_TOOL} {call.name}", SpanKind.INTERNAL, values)
 
     def end_tool(self, span: Span, result: str, error_type: str | None = None) -> None:
+        if self._claim(span) is None:
+            return
         if self.owner.capture_content:
             self.owner.set(span, {a.GEN_AI_TOOL_CALL_RESULT: result})
-        self._end_child(span, error_type, result if error_type else None)
+        self._end(span, error_type, result if error_type else None)
 
     # --- the end of the task -------------------------------------------------------------------
     def finish(

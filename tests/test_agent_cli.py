@@ -129,3 +129,15 @@ def test_signal_mid_run_ends_open_spans_as_interrupted_and_flushes(
         assert chat["attributes"]["error.type"] == "interrupted"
         assert chat["status"] == 2
     assert "never" not in {r["attributes"]["smoltrace.task.id"] for r in exported.named("invoke_agent")}
+
+
+def test_agent_help_imports_no_heavy_library() -> None:
+    code = (
+        "import sys\n"
+        "from smoltrace_otel.cli import main\n"
+        "try:\n    main(['agent', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('litellm', 'huggingface_hub', 'pyarrow') if m in sys.modules))\n"
+    )
+    result = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=subprocess_env(), timeout=60)
+    assert "--parallel-workers" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -114,6 +114,7 @@ def run_bare(api_base: str, records: list[dict[str, Any]], workers: int) -> tupl
                 model=MODEL,
                 messages=messages,
                 tools=schemas,
+                tool_choice="auto",  # the same request body as the harness sends
                 api_base=api_base,
                 api_key="EMPTY",
                 max_retries=0,
@@ -122,7 +123,7 @@ def run_bare(api_base: str, records: list[dict[str, Any]], workers: int) -> tupl
             message = response.choices[0].message
             calls = message.tool_calls or []
             messages.append(
-                {"role": "assistant", "content": message.content, "tool_calls": [c.model_dump() for c in calls]}
+                {"role": "assistant", "content": message.content or "", "tool_calls": [c.model_dump() for c in calls]}
             )
             for call in calls:
                 if call.function.name == "final_answer":

@@ -26,7 +26,9 @@ class Command:
     help: str
 
 
-COMMANDS: tuple[Command, ...] = ()
+COMMANDS: tuple[Command, ...] = (
+    Command("agent", "agent.cli", "Run a task set against a model through litellm; every step becomes a GenAI span."),
+)
 
 DESCRIPTION = (
     "OpenTelemetry-native evaluation harness for LLM agents: runs tool-calling tasks "

@@ -46,6 +46,15 @@ HF_TOKEN = "HF_TOKEN"
 HF_ENDPOINT = "HF_ENDPOINT"
 """Read by ``huggingface_hub`` when it is imported: the Hub URL (default https://huggingface.co)."""
 
+OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+"""Standard (GenAI instrumentations). ``true`` lets the agent record message content on its spans:
+the messages sent and received on ``chat`` spans, tool arguments and results on ``execute_tool``
+spans. Off by default. (Task prompts and final answers are evaluation data and always recorded.)"""
+
+LITELLM_LOCAL_MODEL_COST_MAP = "LITELLM_LOCAL_MODEL_COST_MAP"
+"""litellm's. The agent sets it to ``True`` before importing litellm, so model prices come from
+the map shipped with the pinned litellm version: offline and reproducible."""
+
 DEFAULT_EXPORTS_DIR = Path("exports")
 DEFAULT_OUTPUT_DIR = Path("smoltrace-results")
 
@@ -67,3 +76,8 @@ def otlp_endpoint_from_env(signal: str | None = None) -> str | None:
         if specific:
             return specific
     return os.environ.get(OTEL_EXPORTER_OTLP_ENDPOINT) or None
+
+
+def capture_message_content() -> bool:
+    """Whether ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` opts in to message content."""
+    return os.environ.get(OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, "").strip().lower() == "true"

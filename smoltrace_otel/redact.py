@@ -7,6 +7,7 @@ say they hold a secret (``HF_TOKEN``, ``OPENAI_API_KEY``, ``*_SECRET``, OTLP hea
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -23,6 +24,9 @@ _TOKEN_PATTERNS = [
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/\-]{8,}=*"),
     re.compile(r"(?i)((?:api[_-]?key|access[_-]?token|token|secret|password)\s*[=:]\s*[\"']?)[^\s\"'&,;]{6,}"),
 ]
+
+# A cheap first look: text without any of these cannot match a pattern above.
+_TRIGGER = re.compile(r"(?i)hf_|sk-|gh[pousr]_|github_pat_|aiza|bearer|api[_-]?key|token|secret|password")
 
 _SECRET_ENV_NAME = re.compile(r"(?i)(TOKEN|API_?KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|OTLP.*HEADERS|PRIVATE_KEY)")
 _MIN_SECRET_LENGTH = 8
@@ -43,9 +47,41 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
     for secret in [*secret_env_values(), *extra_secrets]:
         if secret and len(secret) >= _MIN_SECRET_LENGTH and secret in text:
             text = text.replace(secret, REDACTED)
+    return _redact_token_shapes(text)
+
+
+def _redact_token_shapes(text: str) -> str:
+    if not _TRIGGER.search(text):
+        return text
     for pattern in _TOKEN_PATTERNS:
         text = pattern.sub(r"\1" + REDACTED, text)
     return text
+
+
+class Redactor:
+    """:func:`redact` for hot paths: the secret list is taken once, results of short texts are cached.
+
+    Secrets that enter the environment after it was made are not known to it: make one per
+    run (or per operation), not one per process.
+    """
+
+    _CACHED_LENGTH = 512
+
+    def __init__(self, extra_secrets: Iterable[str] = ()) -> None:
+        values = {*secret_env_values(), *extra_secrets}
+        self.secrets = tuple(sorted((v for v in values if v and len(v) >= _MIN_SECRET_LENGTH), key=len, reverse=True))
+        self._cached = functools.lru_cache(maxsize=4096)(self._redact)
+
+    def __call__(self, text: str) -> str:
+        if not text:
+            return text
+        return self._cached(text) if len(text) <= self._CACHED_LENGTH else self._redact(text)
+
+    def _redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return _redact_token_shapes(text)
 
 
 def redact_obj(value: Any, extra_secrets: Iterable[str] = ()) -> Any:

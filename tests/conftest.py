@@ -47,6 +47,15 @@ def fake_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object
         yield hub
 
 
+@pytest.fixture
+def chat_server() -> Iterator[object]:
+    """An OpenAI-compatible chat server double on a free port (see tests/doubles/chat_server.py)."""
+    from tests.doubles.chat_server import running_chat_server
+
+    with running_chat_server() as double:
+        yield double
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     """Environment for child Python processes: this checkout importable, no stray OTel config."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_OTEL_PREFIXES)}

@@ -56,6 +56,7 @@ def spans(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             "attributes": attrs(span.get("attributes")),
                             "events": [(e["name"], attrs(e.get("attributes"))) for e in span.get("events", [])],
                             "status": span.get("status", {}).get("code", 0),
+                            "links": [(link["traceId"], link["spanId"]) for link in span.get("links", [])],
                         }
                     )
     return out

@@ -49,3 +49,19 @@ def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
         log.info("calling with %s", HF)
     assert HF not in caplog.text
     assert REDACTED in caplog.text
+
+
+def test_redactor_redacts_like_redact_with_its_secrets_taken_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smoltrace_otel.redact import Redactor
+
+    monkeypatch.setenv("SOME_SERVICE_TOKEN", "value-from-the-environment")
+    redactor = Redactor(["extra-secret-given-directly"])
+    for text in (
+        f"token {HF} and value-from-the-environment",
+        "Bearer abc.def.ghijklmnop and extra-secret-given-directly",
+        "nothing to hide here",
+        "x" * 600 + " value-from-the-environment",
+    ):
+        assert redactor(text) == redact(text, ["extra-secret-given-directly"])
+        assert redactor(text) == redactor(text)
+    assert "extra-secret-given-directly" not in redactor("extra-secret-given-directly")

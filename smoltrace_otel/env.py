@@ -35,6 +35,12 @@ SMOLTRACE_EXPORTS_DIR = "SMOLTRACE_EXPORTS_DIR"
 SMOLTRACE_OUTPUT_DIR = "SMOLTRACE_OUTPUT_DIR"
 """Where the publisher writes its local datasets. Default: ``./smoltrace-results``."""
 
+SMOLTRACE_GRID_INTENSITY = "SMOLTRACE_GRID_INTENSITY"
+"""Publisher: grid carbon intensity in gCO2e/kWh for CO2 figures (default 475; see docs/publisher.md)."""
+
+SMOLTRACE_PUE = "SMOLTRACE_PUE"
+"""Publisher: power usage effectiveness applied to GPU energy for CO2 figures (default 1.0)."""
+
 DEFAULT_EXPORTS_DIR = Path("exports")
 DEFAULT_OUTPUT_DIR = Path("smoltrace-results")
 

@@ -28,6 +28,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from publisher.metric_data import otlp_value  # noqa: E402 - after the checkout is importable
+
 RUN_ID = "bench-run"
 TARGET_RATIO = 3.0
 TARGET_RSS_MB = 300.0
@@ -64,13 +68,7 @@ print(json.dumps({"seconds": time.perf_counter() - start, "results": published.r
 
 
 def _kv(key: str, value: object) -> dict:
-    if isinstance(value, bool):
-        return {"key": key, "value": {"boolValue": value}}
-    if isinstance(value, int):
-        return {"key": key, "value": {"intValue": str(value)}}
-    if isinstance(value, float):
-        return {"key": key, "value": {"doubleValue": value}}
-    return {"key": key, "value": {"stringValue": str(value)}}
+    return {"key": key, "value": otlp_value(value)}
 
 
 def _resource(service: str) -> dict:

@@ -8,6 +8,7 @@ written, write failure).
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _hub_module() -> Any:
     try:
-        from publisher import hub
+        hub = importlib.import_module("publisher.hub")
     except ModuleNotFoundError as error:
         if error.name not in ("publisher.hub", "huggingface_hub"):
             raise

@@ -57,6 +57,9 @@ def aggregate_gpu_metrics(
     ``window_start`` (ns) is the run's start: an energy counter that started after it is
     counted from zero.
     """
+    summary = getattr(resource_metrics, "summary", None)
+    if summary is not None and window_start is None and energy is None:
+        return summary  # computed by the publisher for this very view
     store = getattr(resource_metrics, "store", None)
     if not isinstance(store, GpuSeriesStore):
         store = GpuSeriesStore()
@@ -144,6 +147,8 @@ def _prefer_semconv(streams: list[Stream]) -> list[Stream]:
 
 def _merge(streams: list[Stream]) -> Series:
     """One GPU's samples of one quantity from all its streams, in time order, canonical unit, NaN dropped."""
+    if len(streams) == 1:
+        return streams[0].canonical()  # already in time order
     pairs = sorted(pair for stream in streams for pair in zip(*stream.canonical(), strict=True))
     return [t for t, _ in pairs], [v for _, v in pairs]
 

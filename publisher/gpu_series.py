@@ -140,6 +140,9 @@ class Stream:
     def canonical(self) -> tuple[list[int], list[float]]:
         """(times, values in the canonical unit), NaN points left out."""
         factor = self.factor or 1.0
+        if not any(map(isnan, self.values)):
+            values = list(self.values) if factor == 1.0 else [v * factor for v in self.values]
+            return list(self.times), values
         pairs = [(t, v * factor) for t, v in zip(self.times, self.values, strict=True) if not isnan(v)]
         return [t for t, _ in pairs], [v for _, v in pairs]
 

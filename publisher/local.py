@@ -27,6 +27,7 @@ from publisher.gpu import aggregate_streams
 from publisher.layout import Repo, RunLayout, month_of
 from publisher.leaderboard import RunFacts, compute_leaderboard_row
 from publisher.parquet_files import read_rows, write_row_stream, write_rows
+from publisher.totals import COLUMNS as TOTALS_COLUMNS
 from publisher.totals import ResultTotals
 from smoltrace_otel import attributes as A
 
@@ -99,7 +100,7 @@ def _write(request: PublishRequest, collected: CollectedRun, staging: Path) -> P
         request.energy.grid_intensity_g_per_kwh,
         request.energy.pue,
     )
-    metric_data = md.build_metric_data(run_id, collected.gpu, aggregates)
+    metric_data = md.build_metric_data(run_id, collected.gpu, aggregates, gpu)
     metric_rows = md.write_metric_rows(collected.gpu, run_id, staging, layout.data_file("metrics"))
     md.write_metric_data(layout.raw_metrics_file(), metric_data)
 
@@ -108,7 +109,7 @@ def _write(request: PublishRequest, collected: CollectedRun, staging: Path) -> P
     agent_type = str(run_attrs.get(A.RUN_AGENT_TYPE) or (agent_types[0] if len(agent_types) == 1 else "both"))
     row = compute_leaderboard_row(
         model_name=str(run_attrs.get(A.RUN_MODEL) or seen.most_used_model() or "unknown"),
-        all_results=read_rows(results_file),
+        all_results=read_rows(results_file, (*TOTALS_COLUMNS, "agent_type")),
         trace_data=results.trace_summaries(),
         metric_data=metric_data,
         dataset_used=_text(run_attrs.get(A.RUN_DATASET)),

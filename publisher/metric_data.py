@@ -20,6 +20,8 @@ from math import isnan
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from publisher.gpu_series import CANONICAL_UNIT, GpuSeriesStore, Stream
 from publisher.otlp_json import TEMPORALITIES
 from publisher.parquet_files import StreamingParquet, atomic_path, json_bytes, json_text
@@ -60,9 +62,11 @@ def _double(value: float) -> float | str:
 class ResourceMetricsView:
     """The run's GPU series as OTLP JSON ``resourceMetrics`` entries, rendered on demand."""
 
-    def __init__(self, store: GpuSeriesStore, run_id: str) -> None:
+    def __init__(self, store: GpuSeriesStore, run_id: str, summary: dict[str, Any] | None = None) -> None:
         self.store = store
         self.run_id = run_id
+        self.summary = summary
+        """``aggregate_gpu_metrics`` of these series, when the publisher has already computed it."""
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for stream in self.store.streams():
@@ -78,7 +82,7 @@ class ResourceMetricsView:
     def _entry(self, stream: Stream, begin: int, end: int) -> dict[str, Any]:
         resource = dict(stream.resource.attributes)
         resource[RUN_ID_ATTRIBUTE] = self.run_id
-        point_attributes = otlp_attributes(stream.attributes)
+        point_attributes = msgspec.Raw(json_bytes(otlp_attributes(stream.attributes)))  # encoded once per stream
         points = []
         for i in range(begin, end):
             point: dict[str, Any] = {"attributes": point_attributes}
@@ -108,9 +112,11 @@ class ResourceMetricsView:
         }
 
 
-def build_metric_data(run_id: str, store: GpuSeriesStore, aggregates: list[dict[str, Any]]) -> dict[str, Any]:
+def build_metric_data(
+    run_id: str, store: GpuSeriesStore, aggregates: list[dict[str, Any]], summary: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The brief's ``metric_data`` dictionary (``resourceMetrics`` rendered lazily)."""
-    return {"run_id": run_id, "resourceMetrics": ResourceMetricsView(store, run_id), "aggregates": aggregates}
+    return {"run_id": run_id, "resourceMetrics": ResourceMetricsView(store, run_id, summary), "aggregates": aggregates}
 
 
 def write_metric_data(path: Path, metric_data: Mapping[str, Any]) -> None:

@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from publisher.schemas import dictionary_columns, schema
 
 COMPRESSION = "zstd"
 BATCH_ROWS = 8192
+WIDE_BATCH_ROWS = 1024
+"""Rows per batch for tables with long text (results: prompts and answers)."""
 
 
 @contextlib.contextmanager
@@ -120,11 +123,15 @@ _encode = msgspec.json.Encoder().encode
 
 def write_row_stream(staging_dir: Path, table: str, rows: Iterable[Mapping[str, Any]], final: Path) -> int:
     """Write row dicts as they come (any number of them) to ``final``, atomically; returns the row count."""
-    out = StreamingParquet(staging_dir, table)
+    out = StreamingParquet(staging_dir, table, batch_rows=WIDE_BATCH_ROWS)
     names = out.schema.names
+    in_order = itemgetter(*names)
     try:
         for row in rows:
-            out.append(tuple(row.get(name) for name in names))
+            try:
+                out.append(in_order(row))
+            except KeyError:
+                out.append(tuple(row.get(name) for name in names))
         return out.commit(final)
     except BaseException:
         out.abort()

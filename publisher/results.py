@@ -76,6 +76,7 @@ class TraceUsage:
         """Only once a second model shows up in the trace."""
 
     def add(self, span: Span) -> None:
+        # Runs once per span: attribute lookups are inlined rather than factored out.
         self.spans += 1
         if span.status_code == STATUS_ERROR:
             self.error_spans += 1
@@ -83,12 +84,15 @@ class TraceUsage:
         if start and (not self.start or start < self.start):
             self.start = start
         self.end = max(self.end, span.end_time_unix_nano)
-        kind = operation(span)
+        attrs = span.attributes
+        kind = attrs.get(A.GEN_AI_OPERATION_NAME)
+        if kind is None:
+            kind = operation(span)
         if kind in CHAT_OPERATIONS:
-            self._add_chat(span.attributes)
+            self._add_chat(attrs)
         elif kind == A.EXECUTE_TOOL:
             self.tool_calls += 1
-            tool = span.attributes.get(A.GEN_AI_TOOL_NAME) or span.name.removeprefix(A.EXECUTE_TOOL).strip()
+            tool = attrs.get(A.GEN_AI_TOOL_NAME) or span.name.removeprefix(A.EXECUTE_TOOL).strip()
             if tool:
                 if self.tools is None:
                     self.tools = []
@@ -97,12 +101,21 @@ class TraceUsage:
 
     def _add_chat(self, attrs: dict[str, Any]) -> None:
         self.llm_calls += 1
-        self.input_tokens = _add(self.input_tokens, _number(attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS), int))
-        self.output_tokens = _add(self.output_tokens, _number(attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS), int))
-        self.cost_usd = _add(self.cost_usd, _number(attrs.get(A.USAGE_COST_USD), float))
+        value = attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS)
+        if value is not None:
+            value = value if value.__class__ is int else _number(value, int)
+            self.input_tokens = _add(self.input_tokens, value)
+        value = attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS)
+        if value is not None:
+            value = value if value.__class__ is int else _number(value, int)
+            self.output_tokens = _add(self.output_tokens, value)
+        value = attrs.get(A.USAGE_COST_USD)
+        if value is not None:
+            self.cost_usd = _add(self.cost_usd, _number(value, float))
         model = attrs.get(A.GEN_AI_REQUEST_MODEL) or attrs.get(A.GEN_AI_RESPONSE_MODEL)
         if model:
-            model = str(model)
+            if model.__class__ is not str:
+                model = str(model)
             if self.model is None:
                 self.model = model
             elif self.model_counts is not None or model != self.model:

@@ -77,12 +77,17 @@ def emit_run(
     for task in tasks:
         _emit_task(tracer, task, run_link)
     if end_run:
-        run_span.set_attribute(A.RUN_STATUS, status)
-        run_span.set_attribute(A.RUN_COMPLETED_TASKS, len(tasks))
-        if status == "failed":
-            run_span.set_status(Status(StatusCode.ERROR, "run failed"))
-        run_span.end()
+        finish_run(run_span, status, len(tasks))
     return run_span
+
+
+def finish_run(run_span: trace.Span, status: str = "completed", completed: int = 0) -> None:
+    """End the run span the way the agent does at the end of a run."""
+    run_span.set_attribute(A.RUN_STATUS, status)
+    run_span.set_attribute(A.RUN_COMPLETED_TASKS, completed)
+    if status == "failed":
+        run_span.set_status(Status(StatusCode.ERROR, "run failed"))
+    run_span.end()
 
 
 def _emit_task(tracer: trace.Tracer, task: Task, run_link: Link) -> None:
@@ -239,3 +244,8 @@ class GpuEmitter:
                 setattr(by_uuid[uuid], name, value)
         assert self.telemetry.meter_provider is not None
         self.telemetry.meter_provider.force_flush()
+
+    def close(self) -> None:
+        """Shut the telemetry down without the extra collection shutdown would otherwise export."""
+        self.devices = []
+        self.telemetry.shutdown()

@@ -60,7 +60,6 @@ class CollectedRun:
     duplicate_spans: int = 0
     spans_without_ids: int = 0
     joined_points: int = 0
-    joined_files: int = 0
     incomplete: list[str] = field(default_factory=list)
     """Why the run looks unfinished (published anyway with ``allow_incomplete``)."""
 
@@ -190,7 +189,6 @@ def _join_unassigned(collected: CollectedRun, unassigned_dir: Path) -> None:
         if signal == "metrics":
             collected.gpu.add_document(document, UNASSIGNED, keep)
     collected.joined_points = collected.gpu.points_read - before
-    collected.joined_files = stats.files
     collected.read.unparsable_lines += stats.unparsable_lines
     if collected.joined_points:
         logger.info(

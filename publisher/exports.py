@@ -47,19 +47,6 @@ class ReadStats:
     torn_files: list[str] = field(default_factory=list)
     newest_mtime: float | None = None
 
-    def merge(self, other: ReadStats) -> None:
-        self.files += other.files
-        self.bytes_read += other.bytes_read
-        self.lines += other.lines
-        for key, count in other.documents.items():
-            self.documents[key] = self.documents.get(key, 0) + count
-        self.unparsable_lines += other.unparsable_lines
-        self.unknown_lines += other.unknown_lines
-        self.torn_lines += other.torn_lines
-        self.torn_files.extend(other.torn_files)
-        if other.newest_mtime is not None:
-            self.newest_mtime = max(self.newest_mtime or 0.0, other.newest_mtime)
-
 
 def export_files(directory: Path) -> list[Path]:
     """The ``*.jsonl`` files of a run directory, in name order (regular files only)."""

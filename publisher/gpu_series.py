@@ -257,7 +257,3 @@ class GpuSeriesStore:
     def time_range(self) -> tuple[int, int] | None:
         times = [t for s in self._streams.values() for t in (min(s.times), max(s.times)) if len(s)]
         return (min(times), max(times)) if times else None
-
-    @property
-    def point_count(self) -> int:
-        return sum(len(s) for s in self.streams())

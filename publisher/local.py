@@ -26,6 +26,7 @@ from publisher.exports import ReadStats
 from publisher.gpu import aggregate_streams
 from publisher.layout import Repo, RunLayout, month_of
 from publisher.leaderboard import RunFacts, compute_leaderboard_row
+from publisher.metric_rows import write_metric_rows
 from publisher.parquet_files import read_rows, write_row_stream, write_rows
 from publisher.totals import COLUMNS as TOTALS_COLUMNS
 from publisher.totals import ResultTotals
@@ -101,7 +102,7 @@ def _write(request: PublishRequest, collected: CollectedRun, staging: Path) -> P
         request.energy.pue,
     )
     metric_data = md.build_metric_data(run_id, collected.gpu, aggregates, gpu)
-    metric_rows = md.write_metric_rows(collected.gpu, run_id, staging, layout.data_file("metrics"))
+    metric_rows = write_metric_rows(collected.gpu, run_id, staging, layout.data_file("metrics"))
     md.write_metric_data(layout.raw_metrics_file(), metric_data)
 
     run_attrs = results.run_span.attributes if results.run_span else {}
@@ -181,6 +182,8 @@ def _notes(collected: CollectedRun) -> str | None:
         parts.append(f"{stats.torn_lines} torn line(s) skipped")
     if collected.duplicate_spans:
         parts.append(f"{collected.duplicate_spans} duplicate span(s) dropped")
+    if collected.spans_without_ids:
+        parts.append(f"{collected.spans_without_ids} span(s) without ids kept")
     if collected.gpu.duplicate_points:
         parts.append(f"{collected.gpu.duplicate_points} duplicate GPU point(s) dropped")
     if collected.joined_points:

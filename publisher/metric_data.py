@@ -1,4 +1,4 @@
-"""The brief's ``metric_data`` and the metrics table rows, both built from the run's GPU streams.
+"""The brief's ``metric_data``, built from the run's GPU streams.
 
 ``metric_data = {"run_id", "resourceMetrics", "aggregates"}``:
 
@@ -16,47 +16,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from math import isnan
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from publisher.gpu_series import CANONICAL_UNIT, GpuSeriesStore, Stream
-from publisher.otlp_json import TEMPORALITIES
-from publisher.parquet_files import StreamingParquet, atomic_path, json_bytes, json_text
-from publisher.schemas import PUBLISHED_SCHEMA_VERSION
+from publisher.gpu_series import GpuSeriesStore, Stream
+from publisher.otlp_json import double_text, encode_attributes
+from publisher.parquet_files import atomic_path, json_bytes
 from publisher.totals import ResultTotals
 from smoltrace_otel.runid import RUN_ID_ATTRIBUTE
 
 CHUNK_POINTS = 5000
-
-
-def otlp_value(value: Any) -> dict[str, Any]:
-    """An OTLP AnyValue for a Python value."""
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, int):
-        return {"intValue": str(value)}
-    if isinstance(value, float):
-        return {"doubleValue": _double(value)}
-    if isinstance(value, list):
-        return {"arrayValue": {"values": [otlp_value(v) for v in value]}}
-    if isinstance(value, dict):
-        return {"kvlistValue": {"values": otlp_attributes(value)}}
-    if value is None:
-        return {}
-    return {"stringValue": str(value)}
-
-
-def otlp_attributes(values: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"key": k, "value": otlp_value(v)} for k, v in values.items()]
-
-
-def _double(value: float) -> float | str:
-    if math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
 class ResourceMetricsView:
@@ -82,7 +53,7 @@ class ResourceMetricsView:
     def _entry(self, stream: Stream, begin: int, end: int) -> dict[str, Any]:
         resource = dict(stream.resource.attributes)
         resource[RUN_ID_ATTRIBUTE] = self.run_id
-        point_attributes = msgspec.Raw(json_bytes(otlp_attributes(stream.attributes)))  # encoded once per stream
+        point_attributes = msgspec.Raw(json_bytes(encode_attributes(stream.attributes)))  # encoded once per stream
         points = []
         for i in range(begin, end):
             point: dict[str, Any] = {"attributes": point_attributes}
@@ -93,7 +64,7 @@ class ResourceMetricsView:
             if stream.is_int and value.is_integer():
                 point["asInt"] = str(int(value))
             else:
-                point["asDouble"] = _double(value)
+                point["asDouble"] = double_text(value)
             points.append(point)
         body: dict[str, Any] = {"dataPoints": points}
         if stream.kind == "sum":
@@ -107,7 +78,7 @@ class ResourceMetricsView:
         if stream.scope_version:
             scope["version"] = stream.scope_version
         return {
-            "resource": {"attributes": otlp_attributes(resource)},
+            "resource": {"attributes": encode_attributes(resource)},
             "scopeMetrics": [{"scope": scope, "metrics": [metric]}],
         }
 
@@ -128,35 +99,6 @@ def write_metric_data(path: Path, metric_data: Mapping[str, Any]) -> None:
                 handle.write(b",")
             handle.write(json_bytes(entry))
         handle.write(b'],"aggregates":' + json_bytes(metric_data["aggregates"]) + b"}\n")
-
-
-def write_metric_rows(store: GpuSeriesStore, run_id: str, staging_dir: Path, final: Path) -> int:
-    """One metrics-table row per GPU data point, streamed to Parquet; returns the row count."""
-    out = StreamingParquet(staging_dir, "metrics")
-    try:
-        for stream in store.streams():
-            attributes_json = json_text(stream.attributes)
-            temporality = TEMPORALITIES[stream.temporality] if stream.kind == "sum" and stream.temporality < 3 else None
-            factor = stream.factor
-            service = _text(stream.resource.attributes.get("service.name"))
-            for time_ns, start_ns, value in zip(stream.times, stream.starts, stream.values, strict=True):
-                finite = None if isnan(value) else value
-                # In the order of schemas.METRICS_COLUMNS.
-                out.append((
-                    PUBLISHED_SCHEMA_VERSION, run_id, time_ns // 1000, time_ns, start_ns, stream.name, stream.unit,
-                    finite, stream.quantity,
-                    finite * factor if finite is not None and factor is not None else None,
-                    CANONICAL_UNIT[stream.quantity], stream.kind, temporality, stream.gpu_id, stream.gpu_name,
-                    stream.host or None, service, stream.source, attributes_json,
-                ))  # fmt: skip
-        return out.commit(final)
-    except BaseException:
-        out.abort()
-        raise
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 AGG_PROMPT_TOKENS = "llm.token_count.prompt"

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -131,6 +132,33 @@ def attributes(items: list[s.KeyValue] | None) -> dict[str, Any]:
             continue
         out[item.key] = any_value(value)
     return out
+
+
+def encode_value(value: Any) -> dict[str, Any]:
+    """The OTLP JSON AnyValue of a Python value (the inverse of :func:`any_value`)."""
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        return {"doubleValue": double_text(value)}
+    if isinstance(value, list):
+        return {"arrayValue": {"values": [encode_value(v) for v in value]}}
+    if isinstance(value, dict):
+        return {"kvlistValue": {"values": encode_attributes(value)}}
+    if value is None:
+        return {}
+    return {"stringValue": str(value)}
+
+
+def encode_attributes(values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": k, "value": encode_value(v)} for k, v in values.items()]
+
+
+def double_text(value: float) -> float | str:
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
 class Resource:

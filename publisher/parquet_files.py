@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -59,25 +59,41 @@ def write_rows(path: Path, table: str, rows: Sequence[Mapping[str, Any]]) -> int
     return len(rows)
 
 
-def write_json(path: Path, document: Any) -> None:
-    """Write a JSON document atomically (keys in the order given; no NaN)."""
-    with atomic_path(path) as temp, temp.open("w", encoding="utf-8") as handle:
-        json.dump(document, handle, ensure_ascii=False, allow_nan=False)
+Derive = Callable[[Mapping[str, pa.Array], int], pa.Array]
+"""Computes a column of a batch from its other columns (and the batch's row count)."""
+
+
+def constant(value: Any, kind: pa.DataType) -> Derive:
+    """A derived column holding one value."""
+    return lambda _columns, rows: pa.repeat(pa.scalar(value, kind), rows)
 
 
 class StreamingParquet:
-    """Rows (tuples in the schema's column order) written in batches to a temporary file, renamed at the end.
+    """Rows (tuples of ``columns``) written in batches to a temporary file, renamed at the end.
 
-    Memory stays at one batch whatever the number of rows. :meth:`commit` moves the file
-    to its final path (known only once all input was read); :meth:`abort` removes it.
+    Columns of the schema that are not in ``columns`` are computed per batch by
+    ``derived`` (vectorised, instead of once per row in Python). Memory stays at one batch
+    whatever the number of rows. :meth:`commit` moves the file to its final path (known
+    only once all input was read); :meth:`abort` removes it.
     """
 
-    def __init__(self, staging_dir: Path, table: str, batch_rows: int = BATCH_ROWS) -> None:
+    def __init__(
+        self,
+        staging_dir: Path,
+        table: str,
+        batch_rows: int = BATCH_ROWS,
+        columns: Sequence[str] | None = None,
+        derived: Mapping[str, Derive] | None = None,
+    ) -> None:
         staging_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{table}.", suffix=".parquet.tmp", dir=staging_dir)
         os.close(fd)
         self.temp = Path(name)
         self.schema = schema(table)
+        self.columns = list(columns or self.schema.names)
+        self._derived = dict(derived or {})
+        if set(self.columns) | set(self._derived) != set(self.schema.names):
+            raise ValueError(f"{table}: every column must be given or derived")
         self.batch_rows = batch_rows
         self.rows = 0
         self._batch: list[tuple[Any, ...]] = []
@@ -93,11 +109,24 @@ class StreamingParquet:
 
     def _flush(self) -> None:
         if self._batch and self._writer is not None:
-            columns = zip(*self._batch, strict=True)
-            arrays = [pa.array(values, type=f.type) for values, f in zip(columns, self.schema, strict=True)]
-            self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+            schema_ = self.schema
+            arrays = {
+                name: pa.array(values, type=schema_.field(name).type)
+                for name, values in zip(self.columns, zip(*self._batch, strict=True), strict=True)
+            }
+            for name, derive in self._derived.items():
+                arrays[name] = derive(arrays, len(self._batch))
+            table = pa.Table.from_arrays([arrays[name] for name in schema_.names], schema=schema_)
+            self._writer.write_table(table)
             self.rows += len(self._batch)
             self._batch = []
+
+    def write_table(self, table: pa.Table) -> None:
+        """Write an already built table (after any pending rows)."""
+        self._flush()
+        if self._writer is not None:
+            self._writer.write_table(table)
+            self.rows += table.num_rows
 
     def commit(self, final: Path) -> int:
         self._flush()

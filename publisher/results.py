@@ -37,15 +37,6 @@ def operation(span: Span) -> str | None:
     return head if head in (A.CHAT, A.EXECUTE_TOOL, A.INVOKE_AGENT) else None
 
 
-def is_chat(span: Span) -> bool:
-    """A model call: ``chat {model}`` or another GenAI inference operation."""
-    return operation(span) in CHAT_OPERATIONS
-
-
-def is_tool(span: Span) -> bool:
-    return operation(span) == A.EXECUTE_TOOL
-
-
 class TraceUsage:
     """What one trace's spans add up to (kept for every trace, so kept small)."""
 

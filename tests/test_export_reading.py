@@ -158,3 +158,32 @@ def test_rotated_backups_and_embedded_files_are_all_read_and_left_untouched(tmp_
     assert published.results_rows == 1 and published.trace_rows == 3
     after = {p: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in run_dir.iterdir()}
     assert after == before
+
+
+def test_metric_rows_keep_reported_values_and_add_canonical_ones(tmp_path: Path) -> None:
+    gpu = L.gpu_attributes("GPU-1")
+    line = L.metrics_line(
+        SIDECAR,
+        [
+            L.metric(
+                sc.HW_GPU_UTILIZATION, [L.point(L.T0 + L.SECOND, 0.25, gpu), L.point(L.T0 + 2 * L.SECOND, "NaN", gpu)]
+            ),
+            L.metric(sc.HW_GPU_MEMORY_USAGE, [L.point(L.T0 + L.SECOND, 3 * 2**20, gpu)]),
+        ],
+    )
+    L.write(tmp_path / RUN / "traces.jsonl", _task_lines())
+    L.write(tmp_path / RUN / "metrics.jsonl", [line])
+    for path in export_files(tmp_path / RUN):
+        _old(path)
+    rows = pq.read_table(_publish(tmp_path, tmp_path / "out").layout.data_file("metrics")).to_pylist()
+    by_key = {(r["metric"], r["time_unix_nano"]): r for r in rows}
+    util = by_key[("hw.gpu.utilization", L.T0 + L.SECOND)]
+    assert (util["value"], util["unit"], util["canonical_value"], util["canonical_unit"]) == (0.25, "1", 25.0, "%")
+    assert util["quantity"] == "utilization" and util["kind"] == "gauge" and util["temporality"] is None
+    assert util["gpu_id"] == "GPU-1" and util["gpu_name"] == "NVIDIA A10G" and util["host_name"] == "box-1"
+    assert util["timestamp"].timestamp() == pytest.approx((L.T0 + L.SECOND) / 1e9)
+    nan = by_key[("hw.gpu.utilization", L.T0 + 2 * L.SECOND)]
+    assert nan["value"] is None and nan["canonical_value"] is None
+    memory = by_key[("hw.gpu.memory.usage", L.T0 + L.SECOND)]
+    assert (memory["value"], memory["canonical_value"], memory["canonical_unit"]) == (3 * 2**20, 3.0, "MiB")
+    assert memory["temporality"] == "cumulative"

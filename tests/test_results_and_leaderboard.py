@@ -11,7 +11,7 @@ import pytest
 
 from publisher.collect import CollectOptions
 from publisher.leaderboard import RunFacts, compute_leaderboard_row, run_status
-from publisher.local import PublishRequest, publish_local
+from publisher.local import PublishRequest, publish_local, read_leaderboard_row, write_leaderboard_row
 from publisher.schemas import TABLES, schema
 from smoltrace_otel.telemetry import TelemetryConfig, setup_telemetry
 from tests.doubles.collector import CollectorDouble
@@ -190,3 +190,16 @@ def test_tables_of_two_runs_concatenate_under_one_schema(tmp_path: Path) -> None
         assert set(merged.column("run_id").to_pylist()) == {"run-one", "run-two"}
     board = pq.read_table(tmp_path / "out" / "leaderboard").to_pylist()
     assert {r["model"] for r in board} == {"gpt-4o-mini", "another-model"}
+
+
+def test_leaderboard_row_can_be_rewritten_with_hub_commits(tmp_path: Path) -> None:
+    _emit(tmp_path / "exports", "run-hub", TASKS[:1])
+    layout = _publish(tmp_path / "exports", tmp_path / "out", "run-hub").layout
+    row = read_leaderboard_row(layout)
+    assert row["results_commit"] is None
+    write_leaderboard_row(layout, {**row, "submitted_by": "someone", "results_commit": "a" * 40})
+    again = read_leaderboard_row(layout)
+    assert again["submitted_by"] == "someone" and again["results_commit"] == "a" * 40
+    assert {k: v for k, v in again.items() if k not in ("submitted_by", "results_commit")} == {
+        k: v for k, v in row.items() if k not in ("submitted_by", "results_commit")
+    }

@@ -26,6 +26,16 @@ from smoltrace_otel import attributes as A
 
 CHAT_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"})
 STATUS_ERROR = 2
+_OPERATION = A.GEN_AI_OPERATION_NAME
+_TOOL_OPERATION = A.EXECUTE_TOOL
+_TOOL_NAME = A.GEN_AI_TOOL_NAME
+_INPUT_TOKENS = A.GEN_AI_USAGE_INPUT_TOKENS
+_OUTPUT_TOKENS = A.GEN_AI_USAGE_OUTPUT_TOKENS
+_COST = A.USAGE_COST_USD
+_REQUEST_MODEL = A.GEN_AI_REQUEST_MODEL
+_RESPONSE_MODEL = A.GEN_AI_RESPONSE_MODEL
+_RUN_SPAN = A.RUN_SPAN_NAME
+_TASK_ID = A.TASK_ID
 
 
 def operation(span: Span) -> str | None:
@@ -67,23 +77,26 @@ class TraceUsage:
         """Only once a second model shows up in the trace."""
 
     def add(self, span: Span) -> None:
-        # Runs once per span: attribute lookups are inlined rather than factored out.
+        # Runs once per span of a possibly huge export: names are bound at module level and
+        # the common paths are inlined.
         self.spans += 1
         if span.status_code == STATUS_ERROR:
             self.error_spans += 1
         start = span.start_time_unix_nano
         if start and (not self.start or start < self.start):
             self.start = start
-        self.end = max(self.end, span.end_time_unix_nano)
+        end = span.end_time_unix_nano
+        if end > self.end:  # noqa: PLR1730 - cheaper than max() here
+            self.end = end
         attrs = span.attributes
-        kind = attrs.get(A.GEN_AI_OPERATION_NAME)
+        kind = attrs.get(_OPERATION)
         if kind is None:
             kind = operation(span)
         if kind in CHAT_OPERATIONS:
             self._add_chat(attrs)
-        elif kind == A.EXECUTE_TOOL:
+        elif kind == _TOOL_OPERATION:
             self.tool_calls += 1
-            tool = attrs.get(A.GEN_AI_TOOL_NAME) or span.name.removeprefix(A.EXECUTE_TOOL).strip()
+            tool = attrs.get(_TOOL_NAME) or span.name.removeprefix(_TOOL_OPERATION).strip()
             if tool:
                 if self.tools is None:
                     self.tools = []
@@ -92,18 +105,22 @@ class TraceUsage:
 
     def _add_chat(self, attrs: dict[str, Any]) -> None:
         self.llm_calls += 1
-        value = attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS)
+        value = attrs.get(_INPUT_TOKENS)
         if value is not None:
-            value = value if value.__class__ is int else _number(value, int)
-            self.input_tokens = _add(self.input_tokens, value)
-        value = attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS)
+            if value.__class__ is not int:
+                value = _number(value, int)
+            if value is not None:
+                self.input_tokens = value if self.input_tokens is None else self.input_tokens + value
+        value = attrs.get(_OUTPUT_TOKENS)
         if value is not None:
-            value = value if value.__class__ is int else _number(value, int)
-            self.output_tokens = _add(self.output_tokens, value)
-        value = attrs.get(A.USAGE_COST_USD)
+            if value.__class__ is not int:
+                value = _number(value, int)
+            if value is not None:
+                self.output_tokens = value if self.output_tokens is None else self.output_tokens + value
+        value = attrs.get(_COST)
         if value is not None:
             self.cost_usd = _add(self.cost_usd, _number(value, float))
-        model = attrs.get(A.GEN_AI_REQUEST_MODEL) or attrs.get(A.GEN_AI_RESPONSE_MODEL)
+        model = attrs.get(_REQUEST_MODEL) or attrs.get(_RESPONSE_MODEL)
         if model:
             if model.__class__ is not str:
                 model = str(model)
@@ -179,7 +196,7 @@ class ResultsCollector:
         if usage is None:
             usage = self.traces[span.trace_id] = TraceUsage()
         usage.add(span)
-        if span.name == A.RUN_SPAN_NAME:
+        if span.name == _RUN_SPAN:
             self.agent_spans += 1
             self.run_spans.append(
                 RunSpan(
@@ -191,7 +208,7 @@ class ResultsCollector:
                     span.span_id,
                 )
             )
-        elif A.TASK_ID in span.attributes:
+        elif _TASK_ID in span.attributes:
             self.agent_spans += 1
             record = _root_record(span)
             self.roots.add((record[0] or "", span.start_time_unix_nano, span.span_id or ""), record)

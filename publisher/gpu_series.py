@@ -22,7 +22,8 @@ from math import isnan
 from typing import Any
 
 from gpu_sidecar import semconv as sc
-from publisher.otlp_json import Resource, attributes, iter_metrics, number_value, to_int
+from publisher.otlp_json import Resource, attributes, to_int
+from publisher.otlp_metrics import iter_metrics, number_value
 from publisher.otlp_schema import Document, ResourceMetrics, convert
 
 logger = logging.getLogger(__name__)

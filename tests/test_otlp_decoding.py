@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from publisher.exports import ReadStats, read_documents
-from publisher.otlp_json import iter_log_records, iter_metric_points, iter_spans, norm_id
+from publisher.otlp_json import iter_log_records, iter_spans, norm_id
+from publisher.otlp_metrics import iter_metric_points
 from publisher.otlp_schema import Document, convert, decode_document
 from tests.conftest import FIXTURES
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from smoltrace_otel.cli import main
@@ -176,8 +177,6 @@ def test_co2_settings_from_flags(tmp_path: Path, capsys: pytest.CaptureFixture[s
     args = ["publish", "--run-id", RUN, "--exports", str(tmp_path), "--output-dir", str(tmp_path / "o")]
     assert main([*args, "--grid-intensity", "100", "--pue", "1.5"]) == 0
     capsys.readouterr()
-    import pyarrow.parquet as pq
-
     (row,) = pq.read_table(next((tmp_path / "o" / "leaderboard").rglob("*.parquet"))).to_pylist()
     assert row["grid_intensity_g_per_kwh"] == 100.0 and row["pue"] == 1.5
     assert main([*args, "--pue", "0.9"]) == 2

@@ -61,7 +61,7 @@ def run_status(scored: int, run: RunFacts | None) -> str:
 
 def compute_leaderboard_row(  # noqa: PLR0917 - the brief's signature
     model_name: str,
-    all_results: Mapping[str, Rows] | Rows,
+    all_results: Mapping[str, Rows] | Rows | ResultTotals,
     trace_data: Iterable[Mapping[str, Any]],
     metric_data: Mapping[str, Any],
     dataset_used: str | None,
@@ -79,11 +79,15 @@ def compute_leaderboard_row(  # noqa: PLR0917 - the brief's signature
 
     ``all_results`` maps agent type to results rows (as the brief has it); a plain
     iterable of rows works too, and rows are read once, so they may stream from a file.
+    A :class:`~publisher.totals.ResultTotals` already gathered over the rows may be given
+    instead (the publisher gathers it while writing the results table).
     ``trace_data`` holds the per-trace summaries, ``metric_data`` the brief's dictionary.
     GPU figures come from ``metric_data["resourceMetrics"]``; energy and CO2 from its
     aggregates (computed over the run window), else from the GPU data.
     """
-    totals = ResultTotals.of(_selected(all_results, agent_type))
+    totals = (
+        all_results if isinstance(all_results, ResultTotals) else ResultTotals.of(_selected(all_results, agent_type))
+    )
     spans = errors = 0
     traces = 0
     for summary in trace_data:

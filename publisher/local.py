@@ -27,8 +27,7 @@ from publisher.gpu import aggregate_streams
 from publisher.layout import Repo, RunLayout, month_of
 from publisher.leaderboard import RunFacts, compute_leaderboard_row
 from publisher.metric_rows import write_metric_rows
-from publisher.parquet_files import read_rows, write_row_stream, write_rows
-from publisher.totals import COLUMNS as TOTALS_COLUMNS
+from publisher.parquet_files import write_row_stream, write_rows
 from publisher.totals import ResultTotals
 from smoltrace_otel import attributes as A
 
@@ -110,7 +109,7 @@ def _write(request: PublishRequest, collected: CollectedRun, staging: Path) -> P
     agent_type = str(run_attrs.get(A.RUN_AGENT_TYPE) or (agent_types[0] if len(agent_types) == 1 else "both"))
     row = compute_leaderboard_row(
         model_name=str(run_attrs.get(A.RUN_MODEL) or seen.most_used_model() or "unknown"),
-        all_results=read_rows(results_file, (*TOTALS_COLUMNS, "agent_type")),
+        all_results=totals,  # gathered while the rows streamed to results_file
         trace_data=results.trace_summaries(),
         metric_data=metric_data,
         dataset_used=_text(run_attrs.get(A.RUN_DATASET)),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -245,8 +245,8 @@ class Span:
         value = raw.endTimeUnixNano
         self.end_time_unix_nano = int(value) if value.__class__ is str else to_int(value) or 0
         self.attributes = attributes(raw.attributes)
-        self.events = [Event(e) for e in raw.events] if raw.events else []
-        self.links = [Link(link) for link in raw.links] if raw.links else []
+        self.events: Sequence[Event] = [Event(e) for e in raw.events] if raw.events else ()
+        self.links: Sequence[Link] = [Link(link) for link in raw.links] if raw.links else ()
         status = raw.status
         if status is not None:
             value = status.code

@@ -24,8 +24,6 @@ from publisher.schemas import dictionary_columns, schema
 
 COMPRESSION = "zstd"
 BATCH_ROWS = 8192
-WIDE_BATCH_ROWS = 1024
-"""Rows per batch for tables with long text (results: prompts and answers)."""
 
 
 @contextlib.contextmanager
@@ -152,7 +150,7 @@ _encode = msgspec.json.Encoder().encode
 
 def write_row_stream(staging_dir: Path, table: str, rows: Iterable[Mapping[str, Any]], final: Path) -> int:
     """Write row dicts as they come (any number of them) to ``final``, atomically; returns the row count."""
-    out = StreamingParquet(staging_dir, table, batch_rows=WIDE_BATCH_ROWS)
+    out = StreamingParquet(staging_dir, table)
     names = out.schema.names
     in_order = itemgetter(*names)
     try:
@@ -165,12 +163,6 @@ def write_row_stream(staging_dir: Path, table: str, rows: Iterable[Mapping[str, 
     except BaseException:
         out.abort()
         raise
-
-
-def read_rows(path: Path, columns: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
-    """The rows of a Parquet file as dicts, one batch in memory at a time."""
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=list(columns) if columns else None):
-        yield from batch.to_pylist()
 
 
 def json_bytes(value: Any) -> bytes:

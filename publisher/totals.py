@@ -19,20 +19,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-COLUMNS = (
-    "task_id",
-    "success",
-    "stop_reason",
-    "steps",
-    "duration_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "cost_usd",
-    "start_time_unix_nano",
-)
-"""The results columns the totals read."""
-
 _SUMMED = ("duration_ms", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd")
 
 

@@ -24,7 +24,7 @@ from publisher.collect import CollectedRun, CollectOptions, collect_run
 from publisher.energy import EnergySettings
 from publisher.exports import ReadStats
 from publisher.gpu import aggregate_streams
-from publisher.layout import Repo, RunLayout, month_of
+from publisher.layout import REPOS, Repo, RunLayout, month_of
 from publisher.leaderboard import RunFacts, compute_leaderboard_row
 from publisher.metric_rows import write_metric_rows
 from publisher.parquet_files import write_row_stream, write_rows
@@ -61,9 +61,8 @@ class PublishedRun:
     incomplete: list[str]
 
     def files(self) -> list[Path]:
-        return [
-            path for repo in ("results", "traces", "metrics", "leaderboard") for path, _ in self.layout.files_for(repo)
-        ]
+        """Every file of the run, in repository order (the Hub half pushes these)."""
+        return [path for repo in REPOS for path, _ in self.layout.files_for(repo)]
 
 
 def publish_local(request: PublishRequest) -> PublishedRun:

@@ -28,6 +28,7 @@ class Command:
 
 COMMANDS: tuple[Command, ...] = (
     Command("agent", "agent.cli", "Run a task set against a model through litellm; every step becomes a GenAI span."),
+    Command("publish", "publisher.cli", "Publish a run's exports as results, traces, metrics and a leaderboard row."),
 )
 
 DESCRIPTION = (

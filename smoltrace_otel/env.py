@@ -55,6 +55,12 @@ LITELLM_LOCAL_MODEL_COST_MAP = "LITELLM_LOCAL_MODEL_COST_MAP"
 """litellm's. The agent sets it to ``True`` before importing litellm, so model prices come from
 the map shipped with the pinned litellm version: offline and reproducible."""
 
+SMOLTRACE_GRID_INTENSITY = "SMOLTRACE_GRID_INTENSITY"
+"""Publisher: grid carbon intensity in gCO2e/kWh for CO2 figures (default 475; see docs/publisher.md)."""
+
+SMOLTRACE_PUE = "SMOLTRACE_PUE"
+"""Publisher: power usage effectiveness applied to GPU energy for CO2 figures (default 1.0)."""
+
 DEFAULT_EXPORTS_DIR = Path("exports")
 DEFAULT_OUTPUT_DIR = Path("smoltrace-results")
 

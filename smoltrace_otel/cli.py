@@ -26,7 +26,9 @@ class Command:
     help: str
 
 
-COMMANDS: tuple[Command, ...] = ()
+COMMANDS: tuple[Command, ...] = (
+    Command("publish", "publisher.cli", "Publish a run's exports as results, traces, metrics and a leaderboard row."),
+)
 
 DESCRIPTION = (
     "OpenTelemetry-native evaluation harness for LLM agents: runs tool-calling tasks "

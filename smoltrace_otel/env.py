@@ -46,6 +46,12 @@ HF_TOKEN = "HF_TOKEN"
 HF_ENDPOINT = "HF_ENDPOINT"
 """Read by ``huggingface_hub`` when it is imported: the Hub URL (default https://huggingface.co)."""
 
+SMOLTRACE_GRID_INTENSITY = "SMOLTRACE_GRID_INTENSITY"
+"""Publisher: grid carbon intensity in gCO2e/kWh for CO2 figures (default 475; see docs/publisher.md)."""
+
+SMOLTRACE_PUE = "SMOLTRACE_PUE"
+"""Publisher: power usage effectiveness applied to GPU energy for CO2 figures (default 1.0)."""
+
 DEFAULT_EXPORTS_DIR = Path("exports")
 DEFAULT_OUTPUT_DIR = Path("smoltrace-results")
 

@@ -9,7 +9,10 @@ of its own in the run, and whose time lies in the run window.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,17 +91,27 @@ def collect_run(
         raise RunInProgressError(_in_progress_message(run_id, incomplete))
 
     collected = CollectedRun(
-        run_id, ResultsCollector(), GpuSeriesStore(), TraceRowWriter(staging_dir, run_id), ReadStats()
+        run_id, ResultsCollector(staging_dir), GpuSeriesStore(), TraceRowWriter(staging_dir, run_id), ReadStats()
     )
     try:
-        _read_run_dir(collected, files)
-        _join_unassigned(collected, exports_dir / UNASSIGNED)
+        with _gc_paused():
+            _read_run_dir(collected, files)
+            _join_unassigned(collected, exports_dir / UNASSIGNED)
+        _check_publishable(collected, incomplete, age, options)
     except BaseException:
         collected.traces.abort()
+        collected.results.close()
         raise
-    results, stats = collected.results, collected.read
+    collected.incomplete = incomplete
+    return collected
+
+
+def _check_publishable(
+    collected: CollectedRun, incomplete: list[str], age: float | None, options: CollectOptions
+) -> None:
+    """Raise when there is nothing to publish, or when the run looks unfinished (unless allowed)."""
+    run_id, results, stats = collected.run_id, collected.results, collected.read
     if results.span_count == 0 and collected.gpu.points_read == 0:
-        collected.traces.abort()
         raise EmptyRunError(
             f"run {run_id!r} has nothing to publish: {stats.files} file(s), {stats.lines} line(s), "
             f"no spans and no GPU metrics ({stats.unparsable_lines} unparsable, {stats.torn_lines} torn)"
@@ -108,10 +121,25 @@ def collect_run(
     if stats.torn_files and age is not None and age < options.settle_seconds:
         incomplete.append(f"{len(stats.torn_files)} file(s) end in a line still being written")
     if incomplete and not options.allow_incomplete:
-        collected.traces.abort()
         raise RunInProgressError(_in_progress_message(run_id, incomplete))
-    collected.incomplete = incomplete
-    return collected
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while reading.
+
+    Parsing allocates millions of short-lived containers without reference cycles, and
+    each automatic collection would walk every object kept so far (the dedup set, the task
+    roots): about a fifth of the publish time on a large export. Reference counting still
+    frees everything as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _in_progress_message(run_id: str, reasons: list[str]) -> str:

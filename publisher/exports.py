@@ -11,14 +11,15 @@ opened read-only; nothing here moves, truncates or deletes them.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
+
+from publisher.otlp_schema import Document, decode_document
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def seconds_since_last_write(paths: list[Path], now: float | None = None) -> flo
     return (time.time() if now is None else now) - newest
 
 
-def read_documents(paths: list[Path], stats: ReadStats) -> Iterator[tuple[Signal, dict[str, Any]]]:
+def read_documents(paths: list[Path], stats: ReadStats) -> Iterator[tuple[Signal, Document]]:
     """Yield ``(signal, document)`` for every complete, parsable line of ``paths``; count the rest."""
     bad_logged = 0
     for path in paths:
@@ -99,17 +100,12 @@ def read_documents(paths: list[Path], stats: ReadStats) -> Iterator[tuple[Signal
                     continue
                 stats.lines += 1
                 try:
-                    document = json.loads(raw)
+                    document = decode_document(raw)
                 except ValueError as error:
-                    document = None
-                    reason = f"not JSON ({error.__class__.__name__}: {str(error)[:80]})"
-                else:
-                    reason = "not a JSON object"
-                if not isinstance(document, dict):
                     stats.unparsable_lines += 1
                     level = logging.WARNING if bad_logged < MAX_LOGGED_BAD_LINES else logging.DEBUG
                     bad_logged += 1
-                    logger.log(level, "%s: line %d skipped: %s", path, number, reason)
+                    logger.log(level, "%s: line %d skipped: %s", path, number, str(error)[:160])
                     continue
                 signal = _classify(document)
                 if signal is None:
@@ -122,8 +118,8 @@ def read_documents(paths: list[Path], stats: ReadStats) -> Iterator[tuple[Signal
         logger.warning("%d unparsable lines skipped in all (see -v for each)", bad_logged)
 
 
-def _classify(document: dict[str, Any]) -> Signal | None:
+def _classify(document: Document) -> Signal | None:
     for key, signal in _TOP_KEYS:
-        if key in document:
+        if getattr(document, key) is not None:
             return signal
     return None

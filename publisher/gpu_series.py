@@ -22,7 +22,8 @@ from math import isnan
 from typing import Any
 
 from gpu_sidecar import semconv as sc
-from publisher.otlp_json import Resource, attributes, iter_metrics, to_float, to_int
+from publisher.otlp_json import Resource, attributes, iter_metrics, number_value, to_int
+from publisher.otlp_schema import Document, ResourceMetrics, convert
 
 logger = logging.getLogger(__name__)
 
@@ -170,51 +171,64 @@ class GpuSeriesStore:
 
     def __init__(self) -> None:
         self._streams: dict[tuple[Any, ...], Stream] = {}
+        self._by_raw: dict[tuple[Any, ...], Stream | None] = {}
+        """Streams by their undecoded attributes, so a point's attributes are decoded only for a new stream."""
         self.points_read = 0
         self.points_without_value = 0
         self.points_not_gpu = 0
         self.duplicate_points = 0
         self._finalised: list[Stream] | None = None
 
-    def add_document(self, document: Mapping[str, Any], source: str, keep: KeepPoint | None = None) -> None:
+    def add_document(self, document: Document, source: str, keep: KeepPoint | None = None) -> None:
         """Add every GPU gauge/sum point of a metrics document; ``keep(resource, time)`` filters points."""
         self._finalised = None
-        streams = self._streams
         for metric, raw_points in iter_metrics(document, accept=GPU_METRIC_NAMES.__contains__):
             if metric.kind not in ("gauge", "sum"):
                 self.points_not_gpu += len(raw_points)
                 continue
+            prefix = (metric.resource.key, metric.scope.name, metric.name)
             for raw in raw_points:
-                point_attributes = attributes(raw.get("attributes"))
-                if point_attributes.get(sc.HW_TYPE, "gpu") != "gpu":
+                raw_key = (*prefix, tuple(raw.attributes or ()))
+                try:
+                    stream = self._by_raw[raw_key]
+                except KeyError:
+                    stream = self._by_raw[raw_key] = self._stream_for(metric, prefix, raw, source)
+                except TypeError:  # an array or kvlist attribute: not hashable as it came
+                    stream = self._stream_for(metric, prefix, raw, source)
+                if stream is None:
                     self.points_not_gpu += 1
                     continue
-                time_ns = to_int(raw.get("timeUnixNano")) or 0
+                time_ns = to_int(raw.timeUnixNano) or 0
                 if keep is not None and not keep(metric.resource, time_ns):
                     continue
-                if "asInt" in raw:
-                    value, is_int = to_int(raw["asInt"]), True
-                elif "asDouble" in raw:
-                    value, is_int = to_float(raw["asDouble"]), False
-                else:
+                value, _ = number_value(raw)
+                if value is None:
                     self.points_without_value += 1
                     continue
-                key = (metric.resource.key, metric.scope.name, metric.name, _attribute_key(point_attributes))
-                stream = streams.get(key)
-                if stream is None:
-                    stream = streams[key] = Stream(metric, point_attributes, source, is_int)
-                    if stream.factor is None:
-                        logger.warning(
-                            "%s has unknown unit %r: kept in the rows, left out of aggregates", metric.name, metric.unit
-                        )
                 stream.times.append(time_ns)
-                stream.starts.append(to_int(raw.get("startTimeUnixNano")) or 0)
-                stream.values.append(float(value))  # type: ignore[arg-type]
+                stream.starts.append(to_int(raw.startTimeUnixNano) or 0)
+                stream.values.append(float(value))
                 self.points_read += 1
 
+    def _stream_for(self, metric: Any, prefix: tuple[str, str, str], raw: Any, source: str) -> Stream | None:
+        """The stream of a point (created on first sight); ``None`` for a non-GPU ``hw.*`` device."""
+        point_attributes = attributes(raw.attributes)
+        if point_attributes.get(sc.HW_TYPE, "gpu") != "gpu":
+            return None
+        key = (*prefix, _attribute_key(point_attributes))
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = Stream(metric, point_attributes, source, number_value(raw)[1])
+            if stream.factor is None:
+                logger.warning(
+                    "%s has unknown unit %r: kept in the rows, left out of aggregates", metric.name, metric.unit
+                )
+        return stream
+
     def add_resource_metrics(self, resource_metrics: Iterable[Mapping[str, Any]], source: str = "given") -> None:
+        """Add OTLP JSON ``resourceMetrics`` entries given as Python dicts (as ``json.load`` returns them)."""
         for item in resource_metrics:
-            self.add_document({"resourceMetrics": [item]}, source)
+            self.add_document(Document(resourceMetrics=[convert(item, ResourceMetrics)]), source)
 
     def hosts(self) -> set[str]:
         return {stream.host for stream in self._streams.values()}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,8 @@ from publisher.exports import ReadStats
 from publisher.gpu import aggregate_streams
 from publisher.layout import Repo, RunLayout, month_of
 from publisher.leaderboard import RunFacts, compute_leaderboard_row
-from publisher.parquet_files import write_rows
+from publisher.parquet_files import read_rows, write_row_stream, write_rows
+from publisher.totals import ResultTotals
 from smoltrace_otel import attributes as A
 
 logger = logging.getLogger(__name__)
@@ -67,40 +70,46 @@ def publish_local(request: PublishRequest) -> PublishedRun:
     staging = request.output_dir / STAGING_DIR
     collected = collect_run(request.run_id, request.exports_dir, staging, request.collect)
     try:
-        return _write(request, collected)
+        return _write(request, collected, staging)
     except BaseException:
         collected.traces.abort()
         raise
     finally:
+        collected.results.close()
         _remove_if_empty(staging)
 
 
-def _write(request: PublishRequest, collected: CollectedRun) -> PublishedRun:
+def _write(request: PublishRequest, collected: CollectedRun, staging: Path) -> PublishedRun:
     run_id = request.run_id
     results = collected.results
     window = results.window()
     start = window[0] if window else (collected.gpu.time_range() or (0, 0))[0]
     layout = RunLayout(request.output_dir, run_id, month_of(start))
 
-    rows = results.results_rows(run_id)
-    trace_data = results.trace_summaries()
-    gpu = aggregate_streams(collected.gpu.streams(), window_start=window[0] if window else None, energy=request.energy)
-    aggregates = md.build_aggregates(rows, trace_data, gpu, request.energy.grid_intensity_g_per_kwh, request.energy.pue)
-    metric_data = md.build_metric_data(run_id, collected.gpu, aggregates)
-
     trace_rows = collected.traces.commit(layout.data_file("traces"))
-    write_rows(layout.data_file("results"), "results", rows)
-    metric_rows = md.write_metric_rows(
-        collected.gpu, run_id, request.output_dir / STAGING_DIR, layout.data_file("metrics")
+    results_file = layout.data_file("results")
+    totals, seen = ResultTotals(), _Seen()
+    result_rows = write_row_stream(staging, "results", seen.watch(results.results_rows(run_id), totals), results_file)
+
+    gpu = aggregate_streams(collected.gpu.streams(), window_start=window[0] if window else None, energy=request.energy)
+    aggregates = md.build_aggregates(
+        totals,
+        (results.span_count, results.error_spans),
+        gpu,
+        request.energy.grid_intensity_g_per_kwh,
+        request.energy.pue,
     )
+    metric_data = md.build_metric_data(run_id, collected.gpu, aggregates)
+    metric_rows = md.write_metric_rows(collected.gpu, run_id, staging, layout.data_file("metrics"))
     md.write_metric_data(layout.raw_metrics_file(), metric_data)
 
     run_attrs = results.run_span.attributes if results.run_span else {}
-    agent_type = str(run_attrs.get(A.RUN_AGENT_TYPE) or _only(r["agent_type"] for r in rows) or "both")
+    agent_types = sorted(seen.agent_types)
+    agent_type = str(run_attrs.get(A.RUN_AGENT_TYPE) or (agent_types[0] if len(agent_types) == 1 else "both"))
     row = compute_leaderboard_row(
-        model_name=str(run_attrs.get(A.RUN_MODEL) or _most_used_model(rows) or "unknown"),
-        all_results=_by_agent_type(rows, agent_type),
-        trace_data=trace_data,
+        model_name=str(run_attrs.get(A.RUN_MODEL) or seen.most_used_model() or "unknown"),
+        all_results=read_rows(results_file),
+        trace_data=results.trace_summaries(),
         metric_data=metric_data,
         dataset_used=_text(run_attrs.get(A.RUN_DATASET)),
         results_dataset=_local_link(layout, "results"),
@@ -117,7 +126,7 @@ def _write(request: PublishRequest, collected: CollectedRun) -> PublishedRun:
     return PublishedRun(
         layout=layout,
         leaderboard_row=row,
-        results_rows=len(rows),
+        results_rows=result_rows,
         trace_rows=trace_rows,
         metric_rows=metric_rows,
         read=collected.read,
@@ -179,21 +188,24 @@ def _notes(collected: CollectedRun) -> str | None:
     return "; ".join(parts) or None
 
 
-def _by_agent_type(rows: list[dict[str, Any]], default: str) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        grouped.setdefault(row["agent_type"] or default, []).append(row)
-    return grouped
+class _Seen:
+    """Models and agent types of the results rows, noted while the rows stream to their file."""
 
+    def __init__(self) -> None:
+        self.models: Counter[str] = Counter()
+        self.agent_types: set[str] = set()
 
-def _most_used_model(rows: list[dict[str, Any]]) -> str | None:
-    models = [r["model"] for r in rows if r.get("model")]
-    return max(sorted(set(models)), key=models.count) if models else None
+    def watch(self, rows: Iterable[dict[str, Any]], totals: ResultTotals) -> Iterator[dict[str, Any]]:
+        for row in rows:
+            totals.add(row)
+            if row.get("model"):
+                self.models[row["model"]] += 1
+            if row.get("agent_type"):
+                self.agent_types.add(row["agent_type"])
+            yield row
 
-
-def _only(values: Any) -> str | None:
-    distinct = {v for v in values if v}
-    return distinct.pop() if len(distinct) == 1 else None
+    def most_used_model(self) -> str | None:
+        return min(self.models, key=lambda m: (-self.models[m], m)) if self.models else None
 
 
 def _text(value: Any) -> str | None:

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Mapping
 from math import isnan
@@ -23,8 +22,9 @@ from typing import Any
 
 from publisher.gpu_series import CANONICAL_UNIT, GpuSeriesStore, Stream
 from publisher.otlp_json import TEMPORALITIES
-from publisher.parquet_files import StreamingParquet, atomic_path, json_text
+from publisher.parquet_files import StreamingParquet, atomic_path, json_bytes, json_text
 from publisher.schemas import PUBLISHED_SCHEMA_VERSION
+from publisher.totals import ResultTotals
 from smoltrace_otel.runid import RUN_ID_ATTRIBUTE
 
 CHUNK_POINTS = 5000
@@ -115,49 +115,34 @@ def build_metric_data(run_id: str, store: GpuSeriesStore, aggregates: list[dict[
 
 def write_metric_data(path: Path, metric_data: Mapping[str, Any]) -> None:
     """Write ``metric_data`` as one JSON document, streaming ``resourceMetrics`` entry by entry, atomically."""
-    with atomic_path(path) as temp, temp.open("w", encoding="utf-8") as handle:
-        handle.write('{"run_id":' + json.dumps(metric_data["run_id"]) + ',"resourceMetrics":[')
+    with atomic_path(path) as temp, temp.open("wb") as handle:
+        handle.write(b'{"run_id":' + json_bytes(metric_data["run_id"]) + b',"resourceMetrics":[')
         for n, entry in enumerate(metric_data["resourceMetrics"]):
-            handle.write(("," if n else "") + json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
-        handle.write('],"aggregates":' + json_text(metric_data["aggregates"]) + "}\n")
+            if n:
+                handle.write(b",")
+            handle.write(json_bytes(entry))
+        handle.write(b'],"aggregates":' + json_bytes(metric_data["aggregates"]) + b"}\n")
 
 
 def write_metric_rows(store: GpuSeriesStore, run_id: str, staging_dir: Path, final: Path) -> int:
     """One metrics-table row per GPU data point, streamed to Parquet; returns the row count."""
     out = StreamingParquet(staging_dir, "metrics")
     try:
-        c = out.columns
         for stream in store.streams():
             attributes_json = json_text(stream.attributes)
             temporality = TEMPORALITIES[stream.temporality] if stream.kind == "sum" and stream.temporality < 3 else None
             factor = stream.factor
-            fixed = {
-                "schema_version": PUBLISHED_SCHEMA_VERSION,
-                "run_id": run_id,
-                "metric": stream.name,
-                "unit": stream.unit,
-                "quantity": stream.quantity,
-                "canonical_unit": CANONICAL_UNIT[stream.quantity],
-                "kind": stream.kind,
-                "temporality": temporality,
-                "gpu_id": stream.gpu_id,
-                "gpu_name": stream.gpu_name,
-                "host_name": stream.host or None,
-                "service_name": _text(stream.resource.attributes.get("service.name")),
-                "source": stream.source,
-                "attributes": attributes_json,
-            }
-            for i in range(len(stream)):
-                value = stream.values[i]
+            service = _text(stream.resource.attributes.get("service.name"))
+            for time_ns, start_ns, value in zip(stream.times, stream.starts, stream.values, strict=True):
                 finite = None if isnan(value) else value
-                for name, fixed_value in fixed.items():
-                    c[name].append(fixed_value)
-                c["timestamp"].append(stream.times[i] // 1000)
-                c["time_unix_nano"].append(stream.times[i])
-                c["start_time_unix_nano"].append(stream.starts[i])
-                c["value"].append(finite)
-                c["canonical_value"].append(finite * factor if finite is not None and factor is not None else None)
-                out.flush_if_full()
+                # In the order of schemas.METRICS_COLUMNS.
+                out.append((
+                    PUBLISHED_SCHEMA_VERSION, run_id, time_ns // 1000, time_ns, start_ns, stream.name, stream.unit,
+                    finite, stream.quantity,
+                    finite * factor if finite is not None and factor is not None else None,
+                    CANONICAL_UNIT[stream.quantity], stream.kind, temporality, stream.gpu_id, stream.gpu_name,
+                    stream.host or None, service, stream.source, attributes_json,
+                ))  # fmt: skip
         return out.commit(final)
     except BaseException:
         out.abort()
@@ -187,36 +172,30 @@ AGG_SPANS_ERROR = "smoltrace.spans.error"
 
 
 def build_aggregates(
-    results_rows: list[Mapping[str, Any]],
-    trace_data: list[Mapping[str, Any]],
+    totals: ResultTotals,
+    spans: tuple[int, int],
     gpu: Mapping[str, Any],
     grid_intensity_g_per_kwh: float,
     pue: float,
 ) -> list[dict[str, Any]]:
-    """The ``aggregates`` list: trace-derived totals plus energy and CO2 (``None`` when not measured)."""
-
-    def total(key: str) -> Any:
-        values = [r[key] for r in results_rows if r.get(key) is not None]
-        return sum(values) if values else None
-
-    scored = [r for r in results_rows if r.get("stop_reason") != "interrupted"]
-    successful = sum(1 for r in scored if r.get("success") is True)
+    """The ``aggregates`` list: totals of the results rows, span counts ``(total, with error)``,
+    energy and CO2 (``None`` when not measured)."""
     return [
-        aggregate(AGG_PROMPT_TOKENS, total("prompt_tokens")),
-        aggregate(AGG_COMPLETION_TOKENS, total("completion_tokens")),
-        aggregate(AGG_TOTAL_TOKENS, total("total_tokens")),
-        aggregate(AGG_COST_USD, total("cost_usd")),
+        aggregate(AGG_PROMPT_TOKENS, totals.total("prompt_tokens")),
+        aggregate(AGG_COMPLETION_TOKENS, totals.total("completion_tokens")),
+        aggregate(AGG_TOTAL_TOKENS, totals.total("total_tokens")),
+        aggregate(AGG_COST_USD, totals.total("cost_usd")),
         aggregate(AGG_ENERGY_WH, gpu.get("energy_wh")),
         aggregate(AGG_ENERGY_SOURCE, gpu.get("energy_source")),
         aggregate(AGG_CO2_G, gpu.get("co2_g")),
         aggregate(AGG_GRID_INTENSITY, grid_intensity_g_per_kwh),
         aggregate(AGG_PUE, pue),
-        aggregate(AGG_TASKS_TOTAL, len(scored)),
-        aggregate(AGG_TASKS_SUCCESSFUL, successful),
-        aggregate(AGG_TASKS_FAILED, len(scored) - successful),
-        aggregate(AGG_TASKS_INTERRUPTED, len(results_rows) - len(scored)),
-        aggregate(AGG_SPANS_TOTAL, sum(t.get("span_count", 0) for t in trace_data)),
-        aggregate(AGG_SPANS_ERROR, sum(t.get("error_spans", 0) for t in trace_data)),
+        aggregate(AGG_TASKS_TOTAL, totals.scored),
+        aggregate(AGG_TASKS_SUCCESSFUL, totals.successful),
+        aggregate(AGG_TASKS_FAILED, totals.failed),
+        aggregate(AGG_TASKS_INTERRUPTED, totals.rows - totals.scored),
+        aggregate(AGG_SPANS_TOTAL, spans[0]),
+        aggregate(AGG_SPANS_ERROR, spans[1]),
     ]
 
 

@@ -7,14 +7,22 @@ accepted as well), zero values may be missing, an empty or missing ``parentSpanI
 root span, ``asDouble`` may be a number or ``"NaN"``/``"Infinity"``/``"-Infinity"``,
 ``"asInt":"0"`` is a real zero, attribute values are any AnyValue kind, and unknown keys
 are ignored. Nothing here depends on key order.
+
+Documents arrive as the typed structs of ``otlp_schema``; this module turns them into
+the records the publisher works with (:class:`Span`, :class:`Metric` and its points,
+:class:`LogRecord`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
+
+import msgspec
+
+from publisher import otlp_schema as s
 
 SPAN_KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 STATUS_CODES = ("unset", "ok", "error")
@@ -28,20 +36,19 @@ _ENUM_NAMES: dict[str, int] = {
     **{f"STATUS_CODE_{name.upper()}": i for i, name in enumerate(STATUS_CODES)},
     **{f"AGGREGATION_TEMPORALITY_{name.upper()}": i for i, name in enumerate(TEMPORALITIES)},
 }
-_HEX_LENGTHS = (32, 16)
 _BASE64_LENGTHS = (24, 12)
 
 
 def to_int(value: Any) -> int | None:
     """A 64-bit integer field: a decimal string or a number; ``None`` when missing."""
-    if value is None:
+    if value.__class__ is str:
+        return int(value)
+    if value is None or value is msgspec.UNSET:
         return None
     if isinstance(value, bool):
         raise ValueError(f"expected an integer, got {value!r}")
     if isinstance(value, int):
         return value
-    if isinstance(value, str):
-        return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     raise ValueError(f"expected an integer, got {value!r}")
@@ -49,7 +56,7 @@ def to_int(value: Any) -> int | None:
 
 def to_float(value: Any) -> float | None:
     """A double field: a number or one of the strings ``NaN``, ``Infinity``, ``-Infinity``."""
-    if value is None:
+    if value is None or value is msgspec.UNSET:
         return None
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {value!r}")
@@ -70,51 +77,60 @@ def enum_value(value: Any) -> int:
 
 
 def norm_id(value: Any) -> str | None:
-    """A trace or span id as lower-case hex; ``None`` for a missing, empty or all-zero id."""
+    """A trace or span id as lower-case hex; ``None`` for a missing or empty id."""
     if not value or not isinstance(value, str):
         return None
-    length = len(value)
-    if length in _HEX_LENGTHS:
-        text = value.lower()
-    elif length in _BASE64_LENGTHS:
+    if len(value) in _BASE64_LENGTHS:
+        # protobuf JSON writes ids as base64: 24 characters for 16 bytes, 12 for 8.
         try:
-            text = base64.b64decode(value, validate=True).hex()
+            return base64.b64decode(value, validate=True).hex()
         except (binascii.Error, ValueError):
-            text = value.lower()
-    else:
-        text = value.lower()
-    if not text.strip("0"):
-        return None
-    return text
+            pass
+    return value.lower()
 
 
-def any_value(value: Any) -> Any:
+def any_value(value: s.AnyValue | None) -> Any:
     """The Python value of an OTLP AnyValue (``{}`` or missing is ``None``; bytes stay base64 text)."""
-    if not value:
+    if value is None:
         return None
-    for kind, raw in value.items():
-        if kind == "stringValue":
-            return raw
-        if kind == "intValue":
-            return int(raw)
-        if kind == "doubleValue":
-            return float(raw)
-        if kind == "boolValue":
-            return bool(raw)
-        if kind == "arrayValue":
-            return [any_value(item) for item in (raw or {}).get("values") or ()]
-        if kind == "kvlistValue":
-            return attributes((raw or {}).get("values"))
-        if kind == "bytesValue":
-            return raw
+    if value.stringValue is not None:
+        return value.stringValue
+    if value.intValue is not None:
+        return to_int(value.intValue)
+    if value.doubleValue is not None:
+        return to_float(value.doubleValue)
+    if value.boolValue is not None:
+        return bool(value.boolValue)
+    if value.arrayValue is not None:
+        return [any_value(item) for item in value.arrayValue.values or ()]
+    if value.kvlistValue is not None:
+        return attributes(value.kvlistValue.values)
+    if value.bytesValue is not None:
+        return value.bytesValue
     return None
 
 
-def attributes(items: Any) -> dict[str, Any]:
-    """A list of ``{"key", "value"}`` pairs as a dict (later duplicates win, as in the SDKs)."""
+def attributes(items: list[s.KeyValue] | None) -> dict[str, Any]:
+    """A list of key-value pairs as a dict (later duplicates win, as in the SDKs)."""
+    out: dict[str, Any] = {}
     if not items:
-        return {}
-    return {item.get("key", ""): any_value(item.get("value")) for item in items}
+        return out
+    for item in items:
+        value = item.value
+        if value is None:
+            out[item.key] = None
+            continue
+        # The common kinds are decoded inline: this runs for every attribute of every span.
+        text = value.stringValue
+        if text is not None:
+            out[item.key] = text
+            continue
+        number = value.intValue
+        if number is not None:
+            out[item.key] = int(number) if number.__class__ is str else to_int(number)
+            continue
+        out[item.key] = any_value(value)
+    return out
 
 
 class Resource:
@@ -122,28 +138,28 @@ class Resource:
 
     __slots__ = ("attributes", "key")
 
-    def __init__(self, raw: Mapping[str, Any] | None, ignore: tuple[str, ...] = ("run.id",)) -> None:
-        self.attributes = attributes((raw or {}).get("attributes"))
+    def __init__(self, raw: s.Resource | None, ignore: tuple[str, ...] = ("run.id",)) -> None:
+        self.attributes = attributes(raw.attributes if raw is not None else None)
         self.key = repr(sorted((k, repr(v)) for k, v in self.attributes.items() if k not in ignore))
 
 
 class Scope:
     __slots__ = ("attributes", "name", "version")
 
-    def __init__(self, raw: Mapping[str, Any] | None) -> None:
-        raw = raw or {}
-        self.name: str = raw.get("name") or ""
-        self.version: str = raw.get("version") or ""
-        self.attributes = attributes(raw.get("attributes"))
+    def __init__(self, raw: s.Scope | None) -> None:
+        raw = raw or s.Scope()
+        self.name: str = raw.name or ""
+        self.version: str = raw.version or ""
+        self.attributes = attributes(raw.attributes)
 
 
 class Event:
     __slots__ = ("attributes", "name", "time_unix_nano")
 
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.name: str = raw.get("name") or ""
-        self.time_unix_nano = to_int(raw.get("timeUnixNano")) or 0
-        self.attributes = attributes(raw.get("attributes"))
+    def __init__(self, raw: s.Event) -> None:
+        self.name: str = raw.name or ""
+        self.time_unix_nano = to_int(raw.timeUnixNano) or 0
+        self.attributes = attributes(raw.attributes)
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "time_unix_nano": self.time_unix_nano, "attributes": self.attributes}
@@ -152,10 +168,10 @@ class Event:
 class Link:
     __slots__ = ("attributes", "span_id", "trace_id")
 
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.trace_id = norm_id(raw.get("traceId"))
-        self.span_id = norm_id(raw.get("spanId"))
-        self.attributes = attributes(raw.get("attributes"))
+    def __init__(self, raw: s.Link) -> None:
+        self.trace_id = norm_id(raw.traceId)
+        self.span_id = norm_id(raw.spanId)
+        self.attributes = attributes(raw.attributes)
 
     def as_dict(self) -> dict[str, Any]:
         return {"trace_id": self.trace_id, "span_id": self.span_id, "attributes": self.attributes}
@@ -181,22 +197,36 @@ class Span:
         "trace_id",
     )
 
-    def __init__(self, raw: Mapping[str, Any], resource: Resource, scope: Scope) -> None:
+    def __init__(self, raw: s.Span, resource: Resource, scope: Scope) -> None:
+        # Fast paths for the usual encodings (32/16 hex digits, integer enums, string
+        # timestamps); the general rules handle the rest. This runs once per span.
         self.resource = resource
         self.scope = scope
-        self.trace_id = norm_id(raw.get("traceId"))
-        self.span_id = norm_id(raw.get("spanId"))
-        self.parent_span_id = norm_id(raw.get("parentSpanId"))
-        self.name: str = raw.get("name") or ""
-        self.kind = enum_value(raw.get("kind"))
-        self.start_time_unix_nano = to_int(raw.get("startTimeUnixNano")) or 0
-        self.end_time_unix_nano = to_int(raw.get("endTimeUnixNano")) or 0
-        self.attributes = attributes(raw.get("attributes"))
-        self.events = [Event(e) for e in raw.get("events") or ()]
-        self.links = [Link(link) for link in raw.get("links") or ()]
-        status = raw.get("status") or {}
-        self.status_code = enum_value(status.get("code"))
-        self.status_message: str = status.get("message") or ""
+        value = raw.traceId
+        self.trace_id = value if value.__class__ is str and len(value) == 32 and value.islower() else norm_id(value)
+        value = raw.spanId
+        self.span_id = value if value.__class__ is str and len(value) == 16 and value.islower() else norm_id(value)
+        value = raw.parentSpanId
+        self.parent_span_id = (
+            value if value.__class__ is str and len(value) == 16 and value.islower() else norm_id(value)
+        )
+        self.name: str = raw.name or ""
+        value = raw.kind
+        self.kind = value if value.__class__ is int else enum_value(value)
+        value = raw.startTimeUnixNano
+        self.start_time_unix_nano = int(value) if value.__class__ is str else to_int(value) or 0
+        value = raw.endTimeUnixNano
+        self.end_time_unix_nano = int(value) if value.__class__ is str else to_int(value) or 0
+        self.attributes = attributes(raw.attributes)
+        self.events = [Event(e) for e in raw.events] if raw.events else []
+        self.links = [Link(link) for link in raw.links] if raw.links else []
+        status = raw.status
+        if status is not None:
+            value = status.code
+            self.status_code = value if value.__class__ is int else enum_value(value)
+            self.status_message: str = status.message or ""
+        else:
+            self.status_code, self.status_message = 0, ""
 
     @property
     def kind_name(self) -> str:
@@ -211,13 +241,13 @@ class Span:
         return max(0, self.end_time_unix_nano - self.start_time_unix_nano) / 1e6
 
 
-def iter_spans(document: Mapping[str, Any]) -> Iterator[Span]:
-    """Every span of one ``{"resourceSpans": [...]}`` document."""
-    for resource_spans in document.get("resourceSpans") or ():
-        resource = Resource(resource_spans.get("resource"))
-        for scope_spans in resource_spans.get("scopeSpans") or ():
-            scope = Scope(scope_spans.get("scope"))
-            for raw in scope_spans.get("spans") or ():
+def iter_spans(document: s.Document) -> Iterator[Span]:
+    """Every span of one document."""
+    for resource_spans in document.resourceSpans or ():
+        resource = Resource(resource_spans.resource)
+        for scope_spans in resource_spans.scopeSpans or ():
+            scope = Scope(scope_spans.scope)
+            for raw in scope_spans.spans or ():
                 yield Span(raw, resource, scope)
 
 
@@ -226,14 +256,13 @@ class Metric:
 
     __slots__ = ("description", "kind", "monotonic", "name", "resource", "scope", "temporality", "unit")
 
-    def __init__(self, raw: Mapping[str, Any], kind: str, resource: Resource, scope: Scope) -> None:
-        body = raw.get(kind) or {}
-        self.name: str = raw.get("name") or ""
-        self.unit: str = raw.get("unit") or ""
-        self.description: str = raw.get("description") or ""
+    def __init__(self, raw: s.Metric, kind: str, body: s.MetricData, resource: Resource, scope: Scope) -> None:
+        self.name: str = raw.name or ""
+        self.unit: str = raw.unit or ""
+        self.description: str = raw.description or ""
         self.kind = kind
-        self.temporality = enum_value(body.get("aggregationTemporality"))
-        self.monotonic = bool(body.get("isMonotonic", False))
+        self.temporality = enum_value(body.aggregationTemporality)
+        self.monotonic = bool(body.isMonotonic)
         self.resource = resource
         self.scope = scope
 
@@ -243,79 +272,82 @@ class Point:
 
     __slots__ = ("attributes", "fields", "is_int", "metric", "start_time_unix_nano", "time_unix_nano", "value")
 
-    def __init__(self, raw: Mapping[str, Any], metric: Metric) -> None:
+    def __init__(self, raw: s.DataPoint, metric: Metric) -> None:
         self.metric = metric
-        self.attributes = attributes(raw.get("attributes"))
-        self.start_time_unix_nano = to_int(raw.get("startTimeUnixNano")) or 0
-        self.time_unix_nano = to_int(raw.get("timeUnixNano")) or 0
-        self.is_int = False
-        self.value: float | int | None = None
+        self.attributes = attributes(raw.attributes)
+        self.start_time_unix_nano = to_int(raw.startTimeUnixNano) or 0
+        self.time_unix_nano = to_int(raw.timeUnixNano) or 0
         self.fields: dict[str, Any] = {}
-        if metric.kind in ("gauge", "sum"):
-            if "asInt" in raw:
-                self.value = to_int(raw["asInt"])
-                self.is_int = True
-            elif "asDouble" in raw:
-                self.value = to_float(raw["asDouble"])
-        else:
+        self.value, self.is_int = number_value(raw) if metric.kind in ("gauge", "sum") else (None, False)
+        if metric.kind not in ("gauge", "sum"):
             self.fields = _distribution_fields(raw, metric.kind)
 
 
-def _distribution_fields(raw: Mapping[str, Any], kind: str) -> dict[str, Any]:
+def number_value(raw: s.DataPoint) -> tuple[float | int | None, bool]:
+    """(value, is an integer) of a gauge or sum point; ``(None, False)`` when it has neither field."""
+    if raw.asInt is not msgspec.UNSET:
+        return to_int(raw.asInt), True
+    if raw.asDouble is not msgspec.UNSET:
+        return to_float(raw.asDouble), False
+    return None, False
+
+
+def _counts(values: Any) -> list[int]:
+    return [to_int(v) or 0 for v in values or ()]
+
+
+def _distribution_fields(raw: s.DataPoint, kind: str) -> dict[str, Any]:
     """Histogram, exponential histogram and summary fields, zero values filled in."""
     fields: dict[str, Any] = {
-        "count": to_int(raw.get("count")) or 0,
-        "sum": to_float(raw.get("sum")),
-        "min": to_float(raw.get("min")),
-        "max": to_float(raw.get("max")),
+        "count": to_int(raw.count) or 0,
+        "sum": to_float(raw.sum),
+        "min": to_float(raw.min),
+        "max": to_float(raw.max),
     }
     if kind == "histogram":
-        fields["bucket_counts"] = [to_int(c) for c in raw.get("bucketCounts") or ()]
-        fields["explicit_bounds"] = [to_float(b) for b in raw.get("explicitBounds") or ()]
+        fields["bucket_counts"] = _counts(raw.bucketCounts)
+        fields["explicit_bounds"] = [to_float(b) for b in raw.explicitBounds or ()]
     elif kind == "exponentialHistogram":
-        fields["scale"] = to_int(raw.get("scale")) or 0
-        fields["zero_count"] = to_int(raw.get("zeroCount")) or 0
-        fields["zero_threshold"] = to_float(raw.get("zeroThreshold")) or 0.0
+        fields["scale"] = to_int(raw.scale) or 0
+        fields["zero_count"] = to_int(raw.zeroCount) or 0
+        fields["zero_threshold"] = to_float(raw.zeroThreshold) or 0.0
         for side in ("positive", "negative"):
-            buckets = raw.get(side) or {}
+            buckets = getattr(raw, side) or {}
             fields[side] = {
                 "offset": to_int(buckets.get("offset")) or 0,
-                "bucket_counts": [to_int(c) for c in buckets.get("bucketCounts") or ()],
+                "bucket_counts": _counts(buckets.get("bucketCounts")),
             }
     elif kind == "summary":
         fields["quantile_values"] = [
-            (to_float(q.get("quantile")) or 0.0, to_float(q.get("value")) or 0.0)
-            for q in raw.get("quantileValues") or ()
+            (to_float(q.get("quantile")) or 0.0, to_float(q.get("value")) or 0.0) for q in raw.quantileValues or ()
         ]
     return fields
 
 
 def iter_metrics(
-    document: Mapping[str, Any], accept: Callable[[str], bool] | None = None
-) -> Iterator[tuple[Metric, list[Any]]]:
-    """Each metric of a ``{"resourceMetrics": [...]}`` document with its raw data points.
-
-    ``accept(name)`` filters metrics before any data point is decoded.
-    """
-    for resource_metrics in document.get("resourceMetrics") or ():
+    document: s.Document, accept: Callable[[str], bool] | None = None
+) -> Iterator[tuple[Metric, list[s.DataPoint]]]:
+    """Each metric of a document with its (undecoded) data points; ``accept(name)`` filters first."""
+    for resource_metrics in document.resourceMetrics or ():
         resource: Resource | None = None
-        for scope_metrics in resource_metrics.get("scopeMetrics") or ():
+        for scope_metrics in resource_metrics.scopeMetrics or ():
             scope: Scope | None = None
-            for raw in scope_metrics.get("metrics") or ():
-                if accept is not None and not accept(raw.get("name") or ""):
+            for raw in scope_metrics.metrics or ():
+                if accept is not None and not accept(raw.name or ""):
                     continue
-                kind = next((k for k in METRIC_KINDS if k in raw), None)
+                kind = next((k for k in METRIC_KINDS if getattr(raw, k) is not None), None)
                 if kind is None:
                     continue
                 if resource is None:
-                    resource = Resource(resource_metrics.get("resource"))
+                    resource = Resource(resource_metrics.resource)
                 if scope is None:
-                    scope = Scope(scope_metrics.get("scope"))
-                yield Metric(raw, kind, resource, scope), (raw.get(kind) or {}).get("dataPoints") or []
+                    scope = Scope(scope_metrics.scope)
+                body = getattr(raw, kind)
+                yield Metric(raw, kind, body, resource, scope), body.dataPoints or []
 
 
-def iter_metric_points(document: Mapping[str, Any], accept: Callable[[str], bool] | None = None) -> Iterator[Point]:
-    """Every data point of a metrics document, decoded."""
+def iter_metric_points(document: s.Document, accept: Callable[[str], bool] | None = None) -> Iterator[Point]:
+    """Every data point of a document, decoded."""
     for metric, raw_points in iter_metrics(document, accept):
         for raw in raw_points:
             yield Point(raw, metric)
@@ -336,25 +368,25 @@ class LogRecord:
         "trace_id",
     )
 
-    def __init__(self, raw: Mapping[str, Any], resource: Resource, scope: Scope) -> None:
+    def __init__(self, raw: s.LogRecord, resource: Resource, scope: Scope) -> None:
         self.resource = resource
         self.scope = scope
-        self.time_unix_nano = to_int(raw.get("timeUnixNano")) or 0
-        self.observed_time_unix_nano = to_int(raw.get("observedTimeUnixNano")) or 0
-        self.severity_number = enum_value(raw.get("severityNumber"))
-        self.severity_text: str = raw.get("severityText") or ""
-        self.body = any_value(raw.get("body"))
-        self.attributes = attributes(raw.get("attributes"))
-        self.trace_id = norm_id(raw.get("traceId"))
-        self.span_id = norm_id(raw.get("spanId"))
-        self.event_name: str = raw.get("eventName") or ""
+        self.time_unix_nano = to_int(raw.timeUnixNano) or 0
+        self.observed_time_unix_nano = to_int(raw.observedTimeUnixNano) or 0
+        self.severity_number = enum_value(raw.severityNumber)
+        self.severity_text: str = raw.severityText or ""
+        self.body = any_value(raw.body)
+        self.attributes = attributes(raw.attributes)
+        self.trace_id = norm_id(raw.traceId)
+        self.span_id = norm_id(raw.spanId)
+        self.event_name: str = raw.eventName or ""
 
 
-def iter_log_records(document: Mapping[str, Any]) -> Iterator[LogRecord]:
-    """Every log record of a ``{"resourceLogs": [...]}`` document."""
-    for resource_logs in document.get("resourceLogs") or ():
-        resource = Resource(resource_logs.get("resource"))
-        for scope_logs in resource_logs.get("scopeLogs") or ():
-            scope = Scope(scope_logs.get("scope"))
-            for raw in scope_logs.get("logRecords") or ():
+def iter_log_records(document: s.Document) -> Iterator[LogRecord]:
+    """Every log record of a document."""
+    for resource_logs in document.resourceLogs or ():
+        resource = Resource(resource_logs.resource)
+        for scope_logs in resource_logs.scopeLogs or ():
+            scope = Scope(scope_logs.scope)
+            for raw in scope_logs.logRecords or ():
                 yield LogRecord(raw, resource, scope)

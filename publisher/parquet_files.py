@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from publisher.schemas import schema
+from publisher.schemas import dictionary_columns, schema
 
 COMPRESSION = "zstd"
 BATCH_ROWS = 8192
@@ -63,7 +63,7 @@ def write_json(path: Path, document: Any) -> None:
 
 
 class StreamingParquet:
-    """Rows appended column by column, written in batches to a temporary file, renamed at the end.
+    """Rows (tuples in the schema's column order) written in batches to a temporary file, renamed at the end.
 
     Memory stays at one batch whatever the number of rows. :meth:`commit` moves the file
     to its final path (known only once all input was read); :meth:`abort` removes it.
@@ -75,24 +75,26 @@ class StreamingParquet:
         os.close(fd)
         self.temp = Path(name)
         self.schema = schema(table)
-        self.columns: dict[str, list[Any]] = {n: [] for n in self.schema.names}
         self.batch_rows = batch_rows
         self.rows = 0
-        self._pending = 0
-        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self.temp, self.schema, compression=COMPRESSION)
+        self._batch: list[tuple[Any, ...]] = []
+        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
+            self.temp, self.schema, compression=COMPRESSION, use_dictionary=dictionary_columns(table)
+        )
 
-    def flush_if_full(self) -> None:
-        self._pending += 1
-        self.rows += 1
-        if self._pending >= self.batch_rows:
+    def append(self, row: tuple[Any, ...]) -> None:
+        batch = self._batch
+        batch.append(row)
+        if len(batch) >= self.batch_rows:
             self._flush()
 
     def _flush(self) -> None:
-        if self._pending and self._writer is not None:
-            self._writer.write_table(pa.Table.from_pydict(self.columns, schema=self.schema))
-            for values in self.columns.values():
-                values.clear()
-            self._pending = 0
+        if self._batch and self._writer is not None:
+            columns = zip(*self._batch, strict=True)
+            arrays = [pa.array(values, type=f.type) for values, f in zip(columns, self.schema, strict=True)]
+            self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+            self.rows += len(self._batch)
+            self._batch = []
 
     def commit(self, final: Path) -> int:
         self._flush()
@@ -113,24 +115,39 @@ class StreamingParquet:
             self.temp.unlink()
 
 
-def json_text(value: Any) -> str:
-    """Compact JSON text; non-finite numbers become the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``."""
+_encode = msgspec.json.Encoder().encode
+
+
+def write_row_stream(staging_dir: Path, table: str, rows: Iterable[Mapping[str, Any]], final: Path) -> int:
+    """Write row dicts as they come (any number of them) to ``final``, atomically; returns the row count."""
+    out = StreamingParquet(staging_dir, table)
+    names = out.schema.names
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except ValueError:
-        return json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        for row in rows:
+            out.append(tuple(row.get(name) for name in names))
+        return out.commit(final)
+    except BaseException:
+        out.abort()
+        raise
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
+def read_rows(path: Path, columns: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+    """The rows of a Parquet file as dicts, one batch in memory at a time."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=list(columns) if columns else None):
+        yield from batch.to_pylist()
 
 
-def write_json_stream(handle: IO[str], parts: Iterable[str]) -> None:
-    for part in parts:
-        handle.write(part)
+def json_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON (a Parquet string column takes the bytes as they are).
+
+    Non-finite numbers are written as ``null``; keys that are not text are written as text.
+    """
+    try:
+        return _encode(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def json_text(value: Any) -> str:
+    """:func:`json_bytes` as text."""
+    return json_bytes(value).decode()

@@ -13,63 +13,87 @@ the number of tasks, not with the size of the export.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from math import isnan
+from pathlib import Path
 from typing import Any
 
 from publisher.otlp_json import Span
 from publisher.schemas import PUBLISHED_SCHEMA_VERSION
+from publisher.spill import RecordSpill
 from smoltrace_otel import attributes as A
 
 CHAT_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"})
 STATUS_ERROR = 2
 
 
+def operation(span: Span) -> str | None:
+    """``gen_ai.operation.name``, else the operation the span name starts with (``chat gpt-4o`` -> ``chat``)."""
+    value = span.attributes.get(A.GEN_AI_OPERATION_NAME)
+    if value is not None:
+        return str(value)
+    head = span.name.split(" ", 1)[0]
+    return head if head in (A.CHAT, A.EXECUTE_TOOL, A.INVOKE_AGENT) else None
+
+
 def is_chat(span: Span) -> bool:
-    """A model call: ``chat {model}`` or a GenAI inference operation."""
-    operation = span.attributes.get(A.GEN_AI_OPERATION_NAME)
-    if operation is not None:
-        return operation in CHAT_OPERATIONS
-    return span.name == A.CHAT or span.name.startswith(A.CHAT + " ")
+    """A model call: ``chat {model}`` or another GenAI inference operation."""
+    return operation(span) in CHAT_OPERATIONS
 
 
 def is_tool(span: Span) -> bool:
-    operation = span.attributes.get(A.GEN_AI_OPERATION_NAME)
-    if operation is not None:
-        return operation == A.EXECUTE_TOOL
-    return span.name == A.EXECUTE_TOOL or span.name.startswith(A.EXECUTE_TOOL + " ")
+    return operation(span) == A.EXECUTE_TOOL
 
 
-@dataclass
 class TraceUsage:
-    """What one trace's spans add up to."""
+    """What one trace's spans add up to (kept for every trace, so kept small)."""
 
-    spans: int = 0
-    error_spans: int = 0
-    llm_calls: int = 0
-    tool_calls: int = 0
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cost_usd: float | None = None
-    start: int = 0
-    end: int = 0
-    tools: list[str] = field(default_factory=list)
-    models: Counter[str] = field(default_factory=Counter)
+    __slots__ = (
+        "cost_usd",
+        "end",
+        "error_spans",
+        "input_tokens",
+        "llm_calls",
+        "model",
+        "model_counts",
+        "output_tokens",
+        "spans",
+        "start",
+        "tool_calls",
+        "tools",
+    )
+
+    def __init__(self) -> None:
+        self.spans = self.error_spans = self.llm_calls = self.tool_calls = 0
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.cost_usd: float | None = None
+        self.start = self.end = 0
+        self.tools: list[str] | None = None
+        self.model: str | None = None
+        self.model_counts: Counter[str] | None = None
+        """Only once a second model shows up in the trace."""
 
     def add(self, span: Span) -> None:
         self.spans += 1
         if span.status_code == STATUS_ERROR:
             self.error_spans += 1
-        if span.start_time_unix_nano and (not self.start or span.start_time_unix_nano < self.start):
-            self.start = span.start_time_unix_nano
+        start = span.start_time_unix_nano
+        if start and (not self.start or start < self.start):
+            self.start = start
         self.end = max(self.end, span.end_time_unix_nano)
-        if is_chat(span):
+        kind = operation(span)
+        if kind in CHAT_OPERATIONS:
             self._add_chat(span.attributes)
-        elif is_tool(span):
+        elif kind == A.EXECUTE_TOOL:
             self.tool_calls += 1
             tool = span.attributes.get(A.GEN_AI_TOOL_NAME) or span.name.removeprefix(A.EXECUTE_TOOL).strip()
             if tool:
-                self.tools.append(str(tool))
+                if self.tools is None:
+                    self.tools = []
+                if tool not in self.tools:
+                    self.tools.append(str(tool))
 
     def _add_chat(self, attrs: dict[str, Any]) -> None:
         self.llm_calls += 1
@@ -78,10 +102,23 @@ class TraceUsage:
         self.cost_usd = _add(self.cost_usd, _number(attrs.get(A.USAGE_COST_USD), float))
         model = attrs.get(A.GEN_AI_REQUEST_MODEL) or attrs.get(A.GEN_AI_RESPONSE_MODEL)
         if model:
-            self.models[str(model)] += 1
+            model = str(model)
+            if self.model is None:
+                self.model = model
+            elif self.model_counts is not None or model != self.model:
+                if self.model_counts is None:
+                    self.model_counts = Counter({self.model: self.llm_calls - 1})
+                self.model_counts[model] += 1
+
+    def most_used_model(self) -> str | None:
+        if self.model_counts:
+            return max(sorted(self.model_counts), key=self.model_counts.__getitem__)
+        return self.model
 
 
 def _number(value: Any, kind: type) -> Any:
+    if value.__class__ is kind:
+        return None if kind is float and isnan(value) else value
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -110,28 +147,30 @@ class RunSpan:
 
 
 class ResultsCollector:
-    """Feed it every (deduplicated) span with :meth:`add`; then ask for rows and summaries."""
+    """Feed it every (deduplicated) span with :meth:`add`; then write the results rows.
 
-    def __init__(self) -> None:
+    Task roots are reduced to a compact record at once and spilled to a temporary file
+    in ``spill_dir``; per trace only a :class:`TraceUsage` stays in memory. Call
+    :meth:`close` to remove the spill file.
+    """
+
+    def __init__(self, spill_dir: Path) -> None:
         self.traces: dict[str | None, TraceUsage] = {}
-        self.roots: list[Span] = []
+        self.roots = RecordSpill(spill_dir)
         self.run_spans: list[RunSpan] = []
         self.span_count = 0
-        self.first_start: int | None = None
-        self.last_end: int | None = None
         self.hosts: set[str] = set()
+        self._last_resource: object = None
         self.agent_spans = 0
         """Spans that carry our own attributes (a run of our agent, not a foreign app)."""
 
     def add(self, span: Span) -> None:
         self.span_count += 1
-        if span.start_time_unix_nano and (self.first_start is None or span.start_time_unix_nano < self.first_start):
-            self.first_start = span.start_time_unix_nano
-        if span.end_time_unix_nano and (self.last_end is None or span.end_time_unix_nano > self.last_end):
-            self.last_end = span.end_time_unix_nano
-        host = span.resource.attributes.get("host.name")
-        if host:
-            self.hosts.add(str(host))
+        if span.resource is not self._last_resource:
+            self._last_resource = span.resource
+            host = span.resource.attributes.get("host.name")
+            if host:
+                self.hosts.add(str(host))
         usage = self.traces.get(span.trace_id)
         if usage is None:
             usage = self.traces[span.trace_id] = TraceUsage()
@@ -150,9 +189,19 @@ class ResultsCollector:
             )
         elif A.TASK_ID in span.attributes:
             self.agent_spans += 1
-            span.resource = _slim_resource(span.resource)
-            span.links = []
-            self.roots.append(span)
+            record = _root_record(span)
+            self.roots.add((record[0] or "", span.start_time_unix_nano, span.span_id or ""), record)
+
+    def close(self) -> None:
+        self.roots.close()
+
+    @property
+    def task_count(self) -> int:
+        return len(self.roots)
+
+    @property
+    def error_spans(self) -> int:
+        return sum(u.error_spans for u in self.traces.values())
 
     @property
     def run_span(self) -> RunSpan | None:
@@ -164,51 +213,35 @@ class ResultsCollector:
         run = self.run_span
         if run is not None and run.start and run.end:
             return (min(r.start for r in self.run_spans), run.end)
-        if self.first_start is not None and self.last_end is not None:
-            return (self.first_start, self.last_end)
+        starts = [u.start for u in self.traces.values() if u.start]
+        ends = [u.end for u in self.traces.values() if u.end]
+        if starts and ends:
+            return (min(starts), max(ends))
         return None
 
-    def results_rows(self, run_id: str) -> list[dict[str, Any]]:
-        """One row per task root span, sorted by task id then start time (stable across re-publishes)."""
+    def results_rows(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """One row per task root span, sorted by task id, start time, span id (stable across re-publishes)."""
         run_attrs = self.run_span.attributes if self.run_span else {}
-        rows = [
-            _result_row(root, self.traces.get(root.trace_id) or TraceUsage(), run_id, run_attrs) for root in self.roots
-        ]
-        rows.sort(key=lambda r: (str(r["task_id"]), r["start_time_unix_nano"], r["span_id"] or ""))
-        return rows
+        for record in self.roots.sorted_records():
+            usage = self.traces.get(record[_TRACE_ID]) or TraceUsage()
+            yield _result_row(record, usage, run_id, run_attrs)
 
-    def trace_summaries(self) -> list[dict[str, Any]]:
-        """The brief's ``trace_data``: one summary per trace, sorted by trace id."""
-        out = []
-        for trace_id, usage in sorted(self.traces.items(), key=lambda item: item[0] or ""):
-            out.append(
-                {
-                    "trace_id": trace_id,
-                    "span_count": usage.spans,
-                    "error_spans": usage.error_spans,
-                    "llm_calls": usage.llm_calls,
-                    "tool_calls": usage.tool_calls,
-                    "prompt_tokens": usage.input_tokens,
-                    "completion_tokens": usage.output_tokens,
-                    "total_tokens": _total(usage.input_tokens, usage.output_tokens),
-                    "total_cost_usd": usage.cost_usd,
-                    "total_duration_ms": max(0, usage.end - usage.start) / 1e6,
-                }
-            )
-        return out
-
-
-class _SlimResource:
-    __slots__ = ("attributes", "key")
-
-    def __init__(self, attributes: dict[str, Any]) -> None:
-        self.attributes = attributes
-        self.key = ""
-
-
-def _slim_resource(resource: Any) -> Any:
-    keep = {k: resource.attributes[k] for k in ("service.name", "host.name") if k in resource.attributes}
-    return _SlimResource(keep)
+    def trace_summaries(self) -> Iterator[dict[str, Any]]:
+        """The brief's ``trace_data``: one summary per trace, in trace id order (generated on demand)."""
+        for trace_id in sorted(self.traces, key=lambda t: t or ""):
+            usage = self.traces[trace_id]
+            yield {
+                "trace_id": trace_id,
+                "span_count": usage.spans,
+                "error_spans": usage.error_spans,
+                "llm_calls": usage.llm_calls,
+                "tool_calls": usage.tool_calls,
+                "prompt_tokens": usage.input_tokens,
+                "completion_tokens": usage.output_tokens,
+                "total_tokens": _total(usage.input_tokens, usage.output_tokens),
+                "total_cost_usd": usage.cost_usd,
+                "total_duration_ms": max(0, usage.end - usage.start) / 1e6,
+            }
 
 
 def _total(a: int | None, b: int | None) -> int | None:
@@ -234,48 +267,66 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _result_row(root: Span, usage: TraceUsage, run_id: str, run_attrs: dict[str, Any]) -> dict[str, Any]:
+_ROOT_FIELDS = (
+    "task_id", "agent_type", "agent_name", "difficulty", "category", "prompt", "expected_tool", "expected_answer",
+    "response", "success", "tool_called", "correct_tool", "final_answer_called", "response_correct", "score_rule",
+    "evaluation_name", "evaluation_score", "evaluation_label", "stop_reason", "error", "steps", "duration_ms",
+    "start_time_unix_nano", "end_time_unix_nano", "status_code", "trace_id", "span_id", "service_name", "host_name",
+)  # fmt: skip
+_TRACE_ID = _ROOT_FIELDS.index("trace_id")
+
+
+def _root_record(root: Span) -> tuple[Any, ...]:
+    """The task root's own fields, in ``_ROOT_FIELDS`` order (plain values, to be spilled)."""
     attrs = root.attributes
     evaluation = _evaluation(root)
-    score_value = evaluation.get(A.GEN_AI_EVALUATION_SCORE_VALUE)
-    return {
-        "schema_version": PUBLISHED_SCHEMA_VERSION,
-        "run_id": run_id,
-        "task_id": _text(attrs.get(A.TASK_ID)),
-        "agent_type": _text(attrs.get(A.TASK_AGENT_TYPE) or run_attrs.get(A.RUN_AGENT_TYPE)),
-        "agent_name": _text(attrs.get(A.GEN_AI_AGENT_NAME)),
-        "model": _text(usage.models.most_common(1)[0][0] if usage.models else run_attrs.get(A.RUN_MODEL)),
-        "difficulty": _text(attrs.get(A.TASK_DIFFICULTY)),
-        "category": _text(attrs.get(A.TASK_CATEGORY)),
-        "prompt": _text(attrs.get(A.TASK_PROMPT)),
-        "expected_tool": _text(attrs.get(A.TASK_EXPECTED_TOOL)),
-        "expected_answer": _text(attrs.get(A.TASK_EXPECTED_ANSWER)),
-        "response": _text(attrs.get(A.TASK_FINAL_ANSWER)),
-        "success": _bool(attrs.get(A.SCORE_SUCCESS)),
-        "tool_called": _bool(attrs.get(A.SCORE_TOOL_CALLED)),
-        "correct_tool": _bool(attrs.get(A.SCORE_CORRECT_TOOL)),
-        "final_answer_called": _bool(attrs.get(A.SCORE_FINAL_ANSWER_CALLED)),
-        "response_correct": _bool(attrs.get(A.SCORE_RESPONSE_CORRECT)),
-        "score_rule": _text(attrs.get(A.SCORE_RULE)),
-        "evaluation_name": _text(evaluation.get(A.GEN_AI_EVALUATION_NAME)),
-        "evaluation_score": _number(score_value, float),
-        "evaluation_label": _text(evaluation.get(A.GEN_AI_EVALUATION_SCORE_LABEL)),
-        "stop_reason": _text(attrs.get(A.TASK_STOP_REASON)),
-        "error": _text(attrs.get(A.TASK_ERROR) or (root.status_message if root.status_code == STATUS_ERROR else None)),
-        "steps": _number(attrs.get(A.TASK_STEPS), int),
-        "llm_calls": usage.llm_calls,
-        "tool_calls": usage.tool_calls,
-        "tools_used": sorted(set(usage.tools)),
-        "prompt_tokens": usage.input_tokens,
-        "completion_tokens": usage.output_tokens,
-        "total_tokens": _total(usage.input_tokens, usage.output_tokens),
-        "cost_usd": usage.cost_usd,
-        "duration_ms": root.duration_ms,
-        "start_time_unix_nano": root.start_time_unix_nano,
-        "end_time_unix_nano": root.end_time_unix_nano,
-        "status_code": root.status_name,
-        "trace_id": root.trace_id,
-        "span_id": root.span_id,
-        "service_name": _text(root.resource.attributes.get("service.name")),
-        "host_name": _text(root.resource.attributes.get("host.name")),
-    }
+    resource = root.resource.attributes
+    return (
+        _text(attrs.get(A.TASK_ID)),
+        _text(attrs.get(A.TASK_AGENT_TYPE)),
+        _text(attrs.get(A.GEN_AI_AGENT_NAME)),
+        _text(attrs.get(A.TASK_DIFFICULTY)),
+        _text(attrs.get(A.TASK_CATEGORY)),
+        _text(attrs.get(A.TASK_PROMPT)),
+        _text(attrs.get(A.TASK_EXPECTED_TOOL)),
+        _text(attrs.get(A.TASK_EXPECTED_ANSWER)),
+        _text(attrs.get(A.TASK_FINAL_ANSWER)),
+        _bool(attrs.get(A.SCORE_SUCCESS)),
+        _bool(attrs.get(A.SCORE_TOOL_CALLED)),
+        _bool(attrs.get(A.SCORE_CORRECT_TOOL)),
+        _bool(attrs.get(A.SCORE_FINAL_ANSWER_CALLED)),
+        _bool(attrs.get(A.SCORE_RESPONSE_CORRECT)),
+        _text(attrs.get(A.SCORE_RULE)),
+        _text(evaluation.get(A.GEN_AI_EVALUATION_NAME)),
+        _number(evaluation.get(A.GEN_AI_EVALUATION_SCORE_VALUE), float),
+        _text(evaluation.get(A.GEN_AI_EVALUATION_SCORE_LABEL)),
+        _text(attrs.get(A.TASK_STOP_REASON)),
+        _text(attrs.get(A.TASK_ERROR) or (root.status_message if root.status_code == STATUS_ERROR else None)),
+        _number(attrs.get(A.TASK_STEPS), int),
+        root.duration_ms,
+        root.start_time_unix_nano,
+        root.end_time_unix_nano,
+        root.status_name,
+        root.trace_id,
+        root.span_id,
+        _text(resource.get("service.name")),
+        _text(resource.get("host.name")),
+    )
+
+
+def _result_row(record: tuple[Any, ...], usage: TraceUsage, run_id: str, run_attrs: dict[str, Any]) -> dict[str, Any]:
+    row = dict(zip(_ROOT_FIELDS, record, strict=True))
+    row["agent_type"] = row["agent_type"] or _text(run_attrs.get(A.RUN_AGENT_TYPE))
+    row.update(
+        schema_version=PUBLISHED_SCHEMA_VERSION,
+        run_id=run_id,
+        model=usage.most_used_model() or _text(run_attrs.get(A.RUN_MODEL)),
+        llm_calls=usage.llm_calls,
+        tool_calls=usage.tool_calls,
+        tools_used=sorted(usage.tools or ()),
+        prompt_tokens=usage.input_tokens,
+        completion_tokens=usage.output_tokens,
+        total_tokens=_total(usage.input_tokens, usage.output_tokens),
+        cost_usd=usage.cost_usd,
+    )
+    return row

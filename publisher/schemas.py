@@ -193,6 +193,21 @@ TABLES = {
 }
 
 
+_MOSTLY_UNIQUE = {
+    "traces": {
+        "trace_id", "span_id", "parent_span_id", "start_time", "end_time", "start_time_unix_nano",
+        "end_time_unix_nano", "duration_ms", "attributes", "events", "links",
+    },
+    "metrics": {"timestamp", "time_unix_nano", "value", "canonical_value"},
+}  # fmt: skip
+
+
+def dictionary_columns(table: str) -> list[str]:
+    """Columns worth dictionary-encoding in Parquet (repeated values); mostly-unique ones are not."""
+    unique = _MOSTLY_UNIQUE.get(table, set())
+    return [c.name for c in TABLES[table] if c.name not in unique]
+
+
 def schema(table: str) -> pa.Schema:
     """The pinned Arrow schema of ``table``, with the schema version in its metadata."""
     fields = [pa.field(c.name, c.type, nullable=c.nullable) for c in TABLES[table]]

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from publisher.otlp_json import Span
-from publisher.parquet_files import StreamingParquet, json_text
+from publisher.otlp_json import SPAN_KINDS, STATUS_CODES, Span
+from publisher.parquet_files import StreamingParquet, json_bytes
 from publisher.schemas import PUBLISHED_SCHEMA_VERSION
+
+_KINDS = len(SPAN_KINDS)
+_CODES = len(STATUS_CODES)
 
 
 class TraceRowWriter:
@@ -19,31 +22,8 @@ class TraceRowWriter:
     def __init__(self, staging_dir: Path, run_id: str) -> None:
         self.run_id = run_id
         self._out = StreamingParquet(staging_dir, "traces")
-        self._resource_json: tuple[object, str] = (None, "{}")
-        c = self._out.columns
-        self._columns = (
-            c["schema_version"],
-            c["run_id"],
-            c["trace_id"],
-            c["span_id"],
-            c["parent_span_id"],
-            c["name"],
-            c["kind"],
-            c["start_time"],
-            c["end_time"],
-            c["start_time_unix_nano"],
-            c["end_time_unix_nano"],
-            c["duration_ms"],
-            c["status_code"],
-            c["status_message"],
-            c["attributes"],
-            c["events"],
-            c["links"],
-            c["resource_attributes"],
-            c["scope_name"],
-            c["scope_version"],
-            c["service_name"],
-        )
+        self._resource_json: tuple[object, bytes] = (None, b"{}")
+        self._append = self._out.append
 
     @property
     def rows(self) -> int:
@@ -52,34 +32,32 @@ class TraceRowWriter:
     def add(self, span: Span) -> None:
         resource = span.resource
         if self._resource_json[0] is not resource:
-            self._resource_json = (resource, json_text(resource.attributes))
+            self._resource_json = (resource, json_bytes(resource.attributes))
         start, end = span.start_time_unix_nano, span.end_time_unix_nano
-        values = (
+        # In the order of schemas.TRACES_COLUMNS.
+        self._append((
             PUBLISHED_SCHEMA_VERSION,
             self.run_id,
             span.trace_id,
             span.span_id,
             span.parent_span_id,
             span.name,
-            span.kind_name,
+            SPAN_KINDS[span.kind] if 0 <= span.kind < _KINDS else str(span.kind),
             start // 1000,
             end // 1000,
             start,
             end,
             max(0, end - start) / 1e6,
-            span.status_name,
+            STATUS_CODES[span.status_code] if 0 <= span.status_code < _CODES else str(span.status_code),
             span.status_message or None,
-            json_text(span.attributes),
-            json_text([e.as_dict() for e in span.events]) if span.events else "[]",
-            json_text([link.as_dict() for link in span.links]) if span.links else "[]",
+            json_bytes(span.attributes),
+            json_bytes([e.as_dict() for e in span.events]) if span.events else b"[]",
+            json_bytes([link.as_dict() for link in span.links]) if span.links else b"[]",
             self._resource_json[1],
             span.scope.name or None,
             span.scope.version or None,
             _text(resource.attributes.get("service.name")),
-        )
-        for column, value in zip(self._columns, values, strict=True):
-            column.append(value)
-        self._out.flush_if_full()
+        ))  # fmt: skip
 
     def commit(self, final: Path) -> int:
         return self._out.commit(final)

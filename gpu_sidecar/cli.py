@@ -27,6 +27,7 @@ logger = logging.getLogger("gpu_sidecar")
 
 PROG = "gpu-sidecar"
 SERVICE_NAME = "gpu-sidecar"
+METER_NAME = "gpu_sidecar"
 DEFAULT_INTERVAL_S = 1.0
 DEFAULT_EXPORT_INTERVAL_S = 10.0
 RUN_ID_HELP = (
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
             source.close()
             raise
         try:
-            instruments = GpuInstruments(telemetry.meter("gpu_sidecar", __version__), args.naming)
+            instruments = GpuInstruments(telemetry.meter(METER_NAME, __version__), args.naming)
             sampler = Sampler(
                 source,
                 instruments.record,

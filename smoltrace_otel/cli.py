@@ -29,6 +29,11 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command("agent", "agent.cli", "Run a task set against a model through litellm; every step becomes a GenAI span."),
     Command("publish", "publisher.cli", "Publish a run's exports as results, traces, metrics and a leaderboard row."),
+    Command(
+        "sample-metrics",
+        "gpu_sidecar.sample_cli",
+        "Write sample GPU metrics (and optionally a sample run) in OpenTelemetry format, for UIs and demos.",
+    ),
 )
 
 DESCRIPTION = (

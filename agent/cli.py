@@ -26,11 +26,20 @@ from smoltrace_otel.runid import resolve_run_id
 HELP = "Run a task set against a model through litellm; every step becomes a GenAI span."
 
 
+MODEL_HELP = "litellm model id, e.g. openai/gpt-4o-mini or openai/<name> with --api-base"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_agent_arguments(parser, MODEL_HELP, model_required=True)
+    add_run_id_argument(parser)
+    add_telemetry_arguments(parser)
+    add_logging_arguments(parser)
+
+
+def add_agent_arguments(parser: argparse.ArgumentParser, model_help: str, model_required: bool) -> None:
+    """The flags that build AgentSettings (shared with ``smoltrace run``)."""
     model = parser.add_argument_group("model")
-    model.add_argument(
-        "--model", required=True, help="litellm model id, e.g. openai/gpt-4o-mini or openai/<name> with --api-base"
-    )
+    model.add_argument("--model", required=model_required, default=None, help=model_help)
     model.add_argument(
         "--api-base", default=None, help="base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1"
     )
@@ -89,10 +98,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     loop.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: on a terminal)"
     )
-
-    add_run_id_argument(parser)
-    add_telemetry_arguments(parser)
-    add_logging_arguments(parser)
 
 
 def settings_from_args(args: argparse.Namespace) -> AgentSettings:

@@ -205,23 +205,23 @@ def _handle_reply(result: ChatResult, state: _State, spans: TaskSpans, ctx: Loop
         return
     for call in result.tool_calls:
         if call.name == FINAL_ANSWER:
-            if _final_answer(call, state, spans):
+            if _final_answer(call, state, spans, ctx):
                 return
             continue
         if ctx.toolbox.get(call.name) is not None:
             state.tools_called.append(call.name)
         output = _execute(call, state, spans, ctx)
-        state.messages.append({"role": "tool", "tool_call_id": call.id, "content": output})
+        state.messages.append(ctx.client.tool_result_message(call.id, call.name, output))
 
 
-def _final_answer(call: ToolCallRequest, state: _State, spans: TaskSpans) -> bool:
+def _final_answer(call: ToolCallRequest, state: _State, spans: TaskSpans, ctx: LoopContext) -> bool:
     span = spans.start_tool(call)
     try:
         answer = final_answer_text(call.arguments)
     except ValueError as error:
         message = f"error: {error}"
         spans.end_tool(span, message, type(error).__name__)
-        state.messages.append({"role": "tool", "tool_call_id": call.id, "content": message})
+        state.messages.append(ctx.client.tool_result_message(call.id, call.name, message))
         return False
     spans.end_tool(span, answer)
     state.final_answer, state.final_answer_called = answer, True

@@ -166,6 +166,14 @@ class ModelClient:
         """
         return result.assistant_message("" if self.settings.api_base else None)
 
+    def tool_result_message(self, call_id: str, tool_name: str, content: str) -> dict[str, Any]:
+        """A tool's result as the next request carries it: a ``tool`` message, or with
+        ``tool_results_as_user`` a ``user`` message naming the tool (for chat templates, such as
+        llama.cpp's ``chatml-function-calling``, that drop ``tool`` messages)."""
+        if self.settings.tool_results_as_user:
+            return {"role": "user", "content": f"Result of {tool_name} (call {call_id}): {content}"}
+        return {"role": "tool", "tool_call_id": call_id, "content": content}
+
     def secrets(self) -> tuple[str, ...]:
         return (self.api_key,) if self.api_key and self.api_key != PLACEHOLDER_API_KEY else ()
 

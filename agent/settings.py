@@ -36,6 +36,9 @@ class ModelSettings:
     """Extra attempts after a rate limit (429), a timeout, a connection error or a 5xx."""
     retry_backoff_s: float = 1.0
     """First backoff; doubled each attempt (with jitter), capped at 30 s; a ``Retry-After`` header wins."""
+    tool_results_as_user: bool = False
+    """Send tool results as ``user`` messages; for servers whose chat template drops ``tool`` messages
+    (the offline llama.cpp model sets it)."""
 
     def api_key(self) -> str | None:
         """The key from ``api_key_env``; raises UsageError when that variable is unset."""
@@ -104,6 +107,8 @@ class TaskSource:
     difficulty: tuple[str, ...] = ()
     limit: int | None = None
     shard: Shard | None = None
+    skip_ids: frozenset[str] = frozenset()
+    """Task ids to leave out after selection: those a resumed run already finished."""
 
     @property
     def label(self) -> str:

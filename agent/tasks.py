@@ -245,6 +245,10 @@ def load_tasks(source: TaskSource, toolbox: Toolbox, agent_type: str) -> TaskSet
         selected = selected[source.shard.index - 1 :: source.shard.count]
         if not selected:
             logger.warning("shard %s of %s has no task", source.shard, label)
+    if source.skip_ids:
+        before = len(selected)
+        selected = [(r, t) for r, t in selected if t.id not in source.skip_ids]
+        logger.info("%s: %d task(s) already done in this run are skipped", label, before - len(selected))
     for record, task in selected:
         _check_tools(task, record, toolbox, problems)
     problems.raise_if_any(label)

@@ -27,6 +27,7 @@ class Command:
 
 
 COMMANDS: tuple[Command, ...] = (
+    Command("run", "smoltrace_otel.run_cli", "Evaluate a model end to end: agent, GPU sidecar, publisher, summary."),
     Command("agent", "agent.cli", "Run a task set against a model through litellm; every step becomes a GenAI span."),
     Command("publish", "publisher.cli", "Publish a run's exports as results, traces, metrics and a leaderboard row."),
     Command(

@@ -28,6 +28,7 @@ from publisher.layout import REPOS, Repo, RunLayout, month_of
 from publisher.leaderboard import RunFacts, compute_leaderboard_row
 from publisher.metric_rows import write_metric_rows
 from publisher.parquet_files import write_row_stream, write_rows
+from publisher.run_facts import run_facts
 from publisher.totals import ResultTotals
 from smoltrace_otel import attributes as A
 
@@ -154,20 +155,8 @@ def _local_link(layout: RunLayout, repo: Repo) -> str:
 
 
 def _run_facts(collected: CollectedRun, window: tuple[int, int] | None) -> RunFacts:
-    run = collected.results.run_span
-    notes = _notes(collected)
-    if run is None:
-        return RunFacts(span_present=False, start_unix_nano=window[0] if window else None, notes=notes)
-    planned = run.attributes.get(A.RUN_PLANNED_TASKS)
-    revision = run.attributes.get(A.RUN_DATASET_REVISION)
-    return RunFacts(
-        span_present=True,
-        status=_text(run.attributes.get(A.RUN_STATUS)),
-        span_status_code=run.status_code,
-        planned_tasks=int(planned) if isinstance(planned, int | float) and not isinstance(planned, bool) else None,
-        start_unix_nano=window[0] if window else run.start,
-        dataset_revision=_text(revision),
-        notes=notes,
+    return run_facts(
+        collected.results.run_spans, start_unix_nano=window[0] if window else None, notes=_notes(collected)
     )
 
 
@@ -180,6 +169,10 @@ def _notes(collected: CollectedRun) -> str | None:
         parts.append(f"{stats.torn_lines} torn line(s) skipped")
     if collected.duplicate_spans:
         parts.append(f"{collected.duplicate_spans} duplicate span(s) dropped")
+    if collected.results.superseded_attempts:
+        parts.append(
+            f"{collected.results.superseded_attempts} earlier task attempt(s) replaced by a later one (resumed run)"
+        )
     if collected.spans_without_ids:
         parts.append(f"{collected.spans_without_ids} span(s) without ids kept")
     if collected.gpu.duplicate_points:

@@ -77,7 +77,7 @@ def publish_local(request: PublishRequest) -> PublishedRun:
         raise
     finally:
         collected.results.close()
-        _remove_if_empty(staging)
+        remove_if_empty(staging)
 
 
 def _write(request: PublishRequest, collected: CollectedRun, staging: Path) -> PublishedRun:
@@ -113,9 +113,9 @@ def _write(request: PublishRequest, collected: CollectedRun, staging: Path) -> P
         trace_data=results.trace_summaries(),
         metric_data=metric_data,
         dataset_used=_text(run_attrs.get(A.RUN_DATASET)),
-        results_dataset=_local_link(layout, "results"),
-        traces_dataset=_local_link(layout, "traces"),
-        metrics_dataset=_local_link(layout, "metrics"),
+        results_dataset=local_link(layout, "results"),
+        traces_dataset=local_link(layout, "traces"),
+        metrics_dataset=local_link(layout, "metrics"),
         agent_type=agent_type,
         run_id=run_id,
         provider=str(run_attrs.get(A.RUN_PROVIDER) or "litellm"),
@@ -149,7 +149,7 @@ def read_leaderboard_row(layout: RunLayout) -> dict[str, Any]:
     return pq.read_table(layout.data_file("leaderboard")).to_pylist()[0]
 
 
-def _local_link(layout: RunLayout, repo: Repo) -> str:
+def local_link(layout: RunLayout, repo: Repo) -> str:
     """Where a table's file is, relative to the output directory (portable, and the same on every publish)."""
     return f"{repo}/{layout.data_path_in_repo(repo)}"
 
@@ -207,6 +207,6 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _remove_if_empty(directory: Path) -> None:
+def remove_if_empty(directory: Path) -> None:
     if directory.is_dir() and not any(directory.iterdir()):
         shutil.rmtree(directory, ignore_errors=True)

@@ -22,7 +22,8 @@ from Python data instead of Collector exports:
   the ones computed here for the same name.
 
 The month in the paths is that of the earliest time given (run span, trace, result or
-GPU point), else the current month.
+GPU point), else the current month. CO2 uses ``energy``, else ``SMOLTRACE_GRID_INTENSITY``
+and ``SMOLTRACE_PUE`` or their defaults, as ``smoltrace publish`` does.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def stage_run(
     energy: EnergySettings | None = None,
 ) -> RunLayout:
     """Write the run's four Parquet files and its raw ``metric_data`` JSON under ``output_dir``; return the layout."""
-    energy = energy or EnergySettings()
+    energy = energy or EnergySettings.from_env()
     metric_data = metric_data or {}
     if not isinstance(metric_data, Mapping):
         raise UsageError("metric_data must be a dict {'run_id', 'resourceMetrics', 'aggregates'}")

@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from publisher.otlp_json import encode_value  # noqa: E402 - after the checkout is importable (light: no pyarrow)
+from gpu_sidecar.otlp_encode import any_value  # noqa: E402 - after the checkout is importable (light: no pyarrow)
 
 RUN_ID = "bench-run"
 TARGET_RATIO = 3.0
@@ -68,7 +68,7 @@ print(json.dumps({"seconds": time.perf_counter() - start, "results": published.r
 
 
 def _kv(key: str, value: object) -> dict:
-    return {"key": key, "value": encode_value(value)}
+    return {"key": key, "value": any_value(value)}
 
 
 def _resource(service: str) -> dict:

@@ -13,11 +13,12 @@ and instrument kinds.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gpu_sidecar.model import RULES, AttributeValue, Observation
+from gpu_sidecar.model import RULES, Observation
 from gpu_sidecar.semconv import MetricSpec
 
 CUMULATIVE = 2
@@ -25,8 +26,11 @@ SPAN_KINDS = {"internal": 1, "server": 2, "client": 3, "producer": 4, "consumer"
 STATUS_ERROR = 2
 
 
-def any_value(value: AttributeValue | Sequence[AttributeValue]) -> dict[str, Any]:
-    """An OTLP ``AnyValue``."""
+def any_value(value: Any) -> dict[str, Any]:
+    """An OTLP ``AnyValue``: ``None`` is ``{}``, a mapping a ``kvlistValue``, a list or tuple an
+    ``arrayValue``; any other value is written as its text."""
+    if value is None:
+        return {}
     if isinstance(value, bool):
         return {"boolValue": value}
     if isinstance(value, int):
@@ -35,7 +39,11 @@ def any_value(value: AttributeValue | Sequence[AttributeValue]) -> dict[str, Any
         return {"doubleValue": double(value)}
     if isinstance(value, str):
         return {"stringValue": value}
-    return {"arrayValue": {"values": [any_value(v) for v in value]}}
+    if isinstance(value, Mapping):
+        return {"kvlistValue": {"values": attributes(value)}}
+    if isinstance(value, list | tuple):
+        return {"arrayValue": {"values": [any_value(v) for v in value]}}
+    return {"stringValue": str(value)}
 
 
 def attributes(values: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
@@ -43,8 +51,11 @@ def attributes(values: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> list[di
     return [{"key": key, "value": any_value(value)} for key, value in items]
 
 
-def double(value: float) -> int | float:
-    """A double as the Collector writes it: ``350`` for 350.0 (finite values only)."""
+def double(value: float) -> int | float | str:
+    """A double as the Collector writes it: ``350`` for 350.0; ``"NaN"``, ``"Infinity"`` or
+    ``"-Infinity"`` for a value that is not finite (the OTLP JSON encoding of those)."""
+    if not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 

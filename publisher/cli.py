@@ -1,28 +1,31 @@
 """``smoltrace publish``: turn a run's OTLP JSON exports into results, traces, metrics and a leaderboard row.
 
-Exit codes: 0 published; 2 bad input (unknown run, invalid run id, bad flags, Hub
-publishing not available); 3 nothing could be published (empty run, run still being
-written, write failure).
+``--output-format hub`` writes the local layout first (the staging area), then pushes it
+to the Hugging Face Hub (``publisher.hub_command``); ``--resume`` pushes the runs left
+pending in the outbox. Exit codes: 0 published; 2 bad input (unknown run, invalid run
+id, bad flags, no Hub token); 3 nothing could be published (empty run, run still being
+written, write failure, the Hub refused or could not be reached).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
+from publisher.hub_command import add_hub_arguments, check_token, hub_settings_from_args, run_hub_publish
 from smoltrace_otel import env
 from smoltrace_otel.cliargs import add_logging_arguments, run_id_type
 from smoltrace_otel.errors import ExitCode, UsageError
 
-HUB_UNAVAILABLE = "Hub publishing is not available in this build"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--run-id", type=run_id_type, required=True, help="the run to publish (its exports/<run_id>/ directory)"
+        "--run-id",
+        type=run_id_type,
+        default=None,
+        help="the run to publish (its exports/<run_id>/ directory); required unless --resume",
     )
     parser.add_argument(
         "--exports",
@@ -34,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output-format",
         choices=("local", "hub"),
         default="local",
-        help="local: write the datasets under --output-dir (default); hub: also push them to the Hugging Face Hub",
+        help="local: write the datasets under --output-dir (default); hub: write them there, then push them to the Hugging Face Hub",
     )
     parser.add_argument(
         "--output-dir",
@@ -67,12 +70,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="publish a run that looks unfinished (still being written, or no run span) as a partial run",
     )
+    add_hub_arguments(parser)
     add_logging_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    output_dir = args.output_dir or env.output_dir_default()
+    if args.resume:
+        if args.run_id is not None:
+            raise UsageError("--resume pushes every run pending in the outbox of --output-dir: leave out --run-id")
+        return run_hub_publish(hub_settings_from_args(args), output_dir, None)
+    if args.run_id is None:
+        raise UsageError("give --run-id RUN_ID (or --resume to push the runs a Hub publish left pending)")
+    hub_settings = None
     if args.output_format == "hub":
-        hub = _hub_module()  # fail fast, before any work, when the Hub half is missing
+        hub_settings = hub_settings_from_args(args)
+        check_token(hub_settings)  # before any work: a missing token is found at once
     from publisher.collect import DEFAULT_SETTLE_SECONDS, CollectOptions
     from publisher.energy import EnergySettings
     from publisher.local import PublishRequest, publish_local
@@ -82,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     request = PublishRequest(
         run_id=args.run_id,
         exports_dir=args.exports or env.exports_dir_default(),
-        output_dir=args.output_dir or env.output_dir_default(),
+        output_dir=output_dir,
         energy=EnergySettings.from_env(args.grid_intensity, args.pue),
         collect=CollectOptions(
             settle_seconds=DEFAULT_SETTLE_SECONDS if args.settle_seconds is None else args.settle_seconds,
@@ -91,23 +104,10 @@ def run(args: argparse.Namespace) -> int:
     )
     published = publish_local(request)
     _print_summary(published)
-    if args.output_format == "hub":
-        # SEAM (issue 6): the Hub half pushes the staged local layout. The lead wires the
-        # exact arguments after merging; the layout is the contract between the two halves.
-        hub.publish_run_to_hub(published.layout, leaderboard_row=published.leaderboard_row)
+    if hub_settings is not None:
+        sys.stdout.flush()
+        return run_hub_publish(hub_settings, output_dir, published.layout)
     return int(ExitCode.OK)
-
-
-def _hub_module() -> Any:
-    try:
-        hub = importlib.import_module("publisher.hub")
-    except ModuleNotFoundError as error:
-        if error.name not in ("publisher.hub", "huggingface_hub"):
-            raise
-        raise UsageError(HUB_UNAVAILABLE) from None
-    if not hasattr(hub, "publish_run_to_hub"):
-        raise UsageError(HUB_UNAVAILABLE)
-    return hub
 
 
 def _fmt(value: Any, spec: str, suffix: str = "", missing: str = "n/a") -> str:

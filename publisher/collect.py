@@ -4,7 +4,8 @@ Spans are deduplicated by (traceId, spanId), streamed to the trace rows file and
 the results collector; GPU points go to the compact series store. Then GPU points from
 ``<exports>/unassigned/`` (a shared sidecar started without a run id) are joined: those
 whose resource ``host.name`` is a host the run's spans came from, that has no GPU data
-of its own in the run, and whose time lies in the run window.
+of its own in the run, and whose time lies in the run window (in one of its attempts, for a
+resumed run: not between them).
 """
 
 from __future__ import annotations
@@ -167,19 +168,18 @@ def _read_run_dir(collected: CollectedRun, files: list[Path]) -> None:
 
 
 def _join_unassigned(collected: CollectedRun, unassigned_dir: Path) -> None:
-    window = collected.results.window()
+    windows = collected.results.attempt_windows()
     hosts = collected.results.hosts - collected.gpu.hosts()
     files = export_files(unassigned_dir)
-    if window is None or not hosts or not files:
+    if not windows or not hosts or not files:
         return
-    start, end = window
     # A file last written before the run started cannot hold points from the run window.
-    files = [f for f in files if f.stat().st_mtime * 1e9 >= start]
+    files = [f for f in files if f.stat().st_mtime * 1e9 >= windows[0][0]]
     before = collected.gpu.points_read
 
     def keep(resource: Resource, time_ns: int) -> bool:
         return (
-            start <= time_ns <= end
+            any(start <= time_ns <= end for start, end in windows)
             and resource.attributes.get(HOST_NAME) in hosts
             and resource.attributes.get(RUN_ID_ATTRIBUTE, UNASSIGNED) == UNASSIGNED
         )

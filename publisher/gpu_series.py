@@ -72,7 +72,10 @@ _FACTORS: dict[str, dict[str, float]] = {
 }  # fmt: skip
 
 GPU_ID_KEYS = (sc.HW_ID, sc.GENAI_GPU_ID, sc.NVIDIA_GPU_INDEX)
-GPU_NAME_KEYS = (sc.HW_NAME, sc.HW_MODEL, sc.GENAI_GPU_NAME)
+GPU_NAME_KEYS = (sc.HW_MODEL, sc.GENAI_GPU_NAME, sc.HW_NAME)
+"""Where a GPU's model name is: ``hw.model`` (the sidecar's NVML device name; its ``hw.name`` is a
+short label such as ``gpu0``), the reference family's ``gpu_name``, else ``hw.name`` (apps that
+put the model there)."""
 HOST_NAME = "host.name"
 
 

@@ -4,7 +4,7 @@
   (``publisher/layout.py``) to the four dataset repositories.
 * ``resume_pending(root, settings)``: push every run left in the outbox (``--resume``).
 * ``push_results_to_hf(...)``: the product brief's function; stages in-memory data with
-  ``publisher.local.stage_run`` and publishes it.
+  ``publisher.staging.stage_run`` and publishes it.
 
 See docs/hub.md for the repositories, naming, privacy, retries and the outbox.
 """
@@ -12,15 +12,15 @@ See docs/hub.md for the repositories, naming, privacy, retries and the outbox.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from publisher.hub_publish import HubPublishResult, RepoOutcome, publish_batch
 from publisher.hub_settings import HubSettings
 from publisher.layout import RunLayout
 from publisher.outbox import Outbox, resume_pending
+from publisher.staging import stage_run
 from smoltrace_otel import env
 from smoltrace_otel.errors import UsageError
 from smoltrace_otel.runid import resolve_run_id, validate_run_id
@@ -36,21 +36,6 @@ __all__ = [
     "push_results_to_hf",
     "resume_pending",
 ]
-
-
-class StageRun(Protocol):
-    """``publisher.local.stage_run``: write a run's four datasets under ``output_dir`` and return its layout."""
-
-    def __call__(
-        self,
-        output_dir: Path,
-        *,
-        all_results: Any,
-        trace_data: Any,
-        metric_data: Any,
-        model_name: str,
-        run_id: str,
-    ) -> RunLayout: ...
 
 
 def find_staged_run(root: Path, run_id: str) -> RunLayout:
@@ -73,16 +58,6 @@ def publish_run_to_hub(layout: RunLayout, settings: HubSettings) -> HubPublishRe
     return publish_batch([layout], settings, Outbox(layout.root))[0]
 
 
-def _stage_run_from_local() -> Callable[..., RunLayout]:
-    try:
-        from publisher.local import stage_run  # type: ignore[attr-defined]
-    except ImportError as error:
-        raise UsageError(
-            "push_results_to_hf needs publisher.local.stage_run to write the run's files before publishing"
-        ) from error
-    return stage_run  # type: ignore[no-any-return]
-
-
 def push_results_to_hf(  # noqa: PLR0917 - the product brief's signature
     all_results: Any,
     trace_data: Any,
@@ -97,21 +72,23 @@ def push_results_to_hf(  # noqa: PLR0917 - the product brief's signature
     *,
     output_dir: Path | None = None,
     settings: HubSettings | None = None,
-    stage: StageRun | None = None,
 ) -> HubPublishResult:
     """The product brief's publisher: stage ``all_results``, ``trace_data`` and ``metric_data`` locally, then publish.
 
-    ``results_repo``, ``traces_repo`` and ``metrics_repo`` are repository ids or names (empty:
-    the defaults); ``private`` applies to every repository this call creates; ``hf_token``,
-    if given, is used for this call only and never logged or written (``None``: ``HF_TOKEN``,
-    the token file or the library's login). The files are staged under ``output_dir``
-    (default ``$SMOLTRACE_OUTPUT_DIR`` or ``./smoltrace-results``), so a run that cannot be
-    pushed now stays in the outbox for ``smoltrace publish --resume``.
+    The inputs are described in ``publisher/staging.py`` (results rows, trace rows, the
+    brief's ``metric_data``). The run id is ``run_id``, else ``metric_data["run_id"]``, else
+    a new UUID4. ``results_repo``, ``traces_repo`` and ``metrics_repo`` are repository ids or
+    names (empty: the defaults; the leaderboard repository comes from ``settings``).
+    ``private`` applies to every repository this call creates; its default, ``False``, is
+    the brief's (``smoltrace publish`` creates private repositories unless ``--public``).
+    ``hf_token``, if given, is used for this call only and never logged or written
+    (``None``: ``HF_TOKEN``, the token file or the library's login). The files are staged
+    under ``output_dir`` (default ``$SMOLTRACE_OUTPUT_DIR`` or ``./smoltrace-results``), so a
+    run that cannot be pushed now stays in the outbox for ``smoltrace publish --resume``.
     """
     metric_run_id = metric_data.get("run_id") if isinstance(metric_data, dict) else None
     run_id = resolve_run_id(run_id or metric_run_id)
-    stage = stage or _stage_run_from_local()
-    layout = stage(
+    layout = stage_run(
         Path(output_dir) if output_dir is not None else env.output_dir_default(),
         all_results=all_results,
         trace_data=trace_data,

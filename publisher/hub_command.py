@@ -1,32 +1,29 @@
-"""Command-line glue for publishing to the Hub: flags, settings from flags, and a runner.
+"""The Hub part of ``smoltrace publish``: its flags, settings from the flags, and the push itself.
 
-``smoltrace publish`` uses ``add_hub_arguments`` and ``run_hub_publish`` for
-``--output-format hub`` and ``--resume``. The module also has the subcommand shape
-(``add_arguments``/``run``) to push an already staged run from ``--output-dir``.
-There is deliberately no token flag: the token comes from ``HF_TOKEN``, the token file
-or ``hf auth login``.
+``publisher.cli`` adds these flags and calls :func:`run_hub_publish` for ``--output-format hub``
+(after the local publish has staged the run) and for ``--resume`` (every run left pending
+in the outbox). There is deliberately no token flag: the token comes from ``HF_TOKEN``,
+the token file or ``hf auth login``.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import sys
 from pathlib import Path
 
 from publisher.hub_http import HttpTimeout
 from publisher.hub_retry import RetryPolicy
 from publisher.hub_settings import HubSettings
+from publisher.layout import RunLayout
 from smoltrace_otel import env
-from smoltrace_otel.cliargs import add_logging_arguments, add_run_id_argument
 from smoltrace_otel.errors import ExitCode, UsageError
-
-log = logging.getLogger(__name__)
 
 
 def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags of a Hub publish (all optional)."""
+    """Flags of a Hub publish (all optional; ignored by a local publish)."""
     group = parser.add_argument_group(
-        f"Hugging Face Hub (token from ${env.HF_TOKEN}, the token file or `hf auth login`)"
+        f"Hugging Face Hub (--output-format hub or --resume; token from ${env.HF_TOKEN}, the token file or `hf auth login`)"
     )
     group.add_argument("--public", action="store_true", help="create the repositories public (default: private)")
     group.add_argument(
@@ -43,7 +40,9 @@ def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
         "--hub-deadline", type=float, default=300.0, help="seconds to keep retrying one Hub operation (default: 300)"
     )
     group.add_argument(
-        "--resume", action="store_true", help="push the runs left pending in the output directory's outbox"
+        "--resume",
+        action="store_true",
+        help="push the runs left pending in --output-dir's outbox (a Hub publish that did not finish); no --run-id",
     )
 
 
@@ -63,38 +62,27 @@ def hub_settings_from_args(args: argparse.Namespace) -> HubSettings:
     )
 
 
-def run_hub_publish(args: argparse.Namespace, output_dir: Path, run_id: str | None) -> int:
-    """Push ``run_id`` staged under ``output_dir`` (or, with ``--resume``, every pending run); print where it went."""
-    from publisher.hub import find_staged_run, publish_run_to_hub, resume_pending
+def check_token(settings: HubSettings) -> None:
+    """Raise ``HubTokenMissingError`` (exit code 2) now, before any work, when no token is configured."""
+    from publisher.hub_settings import resolve_token
 
-    settings = hub_settings_from_args(args)
-    if args.resume:
+    resolve_token(settings)
+
+
+def run_hub_publish(settings: HubSettings, output_dir: Path, layout: RunLayout | None) -> int:
+    """Push the staged run ``layout`` (``None``: every run pending in ``output_dir``'s outbox); print where it went."""
+    from publisher.hub import publish_run_to_hub, resume_pending
+
+    if layout is None:
         results = resume_pending(output_dir, settings)
         if not results:
-            print(f"nothing pending in {output_dir}")  # noqa: T201
-    elif run_id is None:
-        raise UsageError("give --run-id (or --resume to push every pending run)")
+            sys.stdout.write(f"nothing pending in {output_dir}\n")
     else:
-        results = [publish_run_to_hub(find_staged_run(output_dir, run_id), settings)]
+        results = [publish_run_to_hub(layout, settings)]
     for result in results:
+        sys.stdout.write(f"Pushed run {result.run_id} to the Hub as {result.submitted_by}:\n")
         for repo, outcome in result.repos.items():
             state = "new commit" if outcome.committed else "already there"
-            commit = (outcome.commit or "-")[:12]
-            print(f"{result.run_id} {repo}: {outcome.repo_id}@{commit} ({state})")  # noqa: T201
+            visibility = "" if outcome.private is None else ", private" if outcome.private else ", public"
+            sys.stdout.write(f"  {repo:<12} {outcome.repo_id}@{(outcome.commit or '-')[:12]} ({state}{visibility})\n")
     return int(ExitCode.OK)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_run_id_argument(parser, "run to push (staged under --output-dir)")
-    parser.add_argument(
-        "--output-dir",
-        type=Path,
-        default=None,
-        help="local output root (default: $SMOLTRACE_OUTPUT_DIR or ./smoltrace-results)",
-    )
-    add_hub_arguments(parser)
-    add_logging_arguments(parser)
-
-
-def run(args: argparse.Namespace) -> int:
-    return run_hub_publish(args, args.output_dir or env.output_dir_default(), args.run_id)

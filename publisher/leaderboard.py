@@ -3,8 +3,10 @@
 Totals and rates follow ``totals.py``. ``run_status`` (also in docs/publisher.md):
 ``failed`` when no task was scored; ``partial`` when some were but the run span is
 missing (the run did not end cleanly), the run reports ``interrupted`` or ``failed`` or
-an error status, or fewer tasks were scored than planned; ``completed`` otherwise. A
-consumer should not rank ``partial`` or ``failed`` rows with completed ones.
+an error status, shards of the run are missing, or fewer tasks were scored than planned;
+``completed`` otherwise (also when no run facts are given at all). With several run
+spans (resumed attempts, shards) the facts are combined by ``run_facts.py``. A consumer
+should not rank ``partial`` or ``failed`` rows with completed ones.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ Rows = Iterable[Mapping[str, Any]]
 
 @dataclass(frozen=True)
 class RunFacts:
-    """What the run span says about the run (``span_present=False`` when there is none)."""
+    """What the run spans say about the run (``span_present=False`` when there is none; see ``run_facts.py``)."""
 
     span_present: bool
     status: str | None = None
@@ -36,6 +38,8 @@ class RunFacts:
     start_unix_nano: int | None = None
     dataset_revision: str | None = None
     notes: str | None = None
+    missing_shards: int = 0
+    """Shards ``I/N`` of the run with no run span at all."""
 
 
 def _selected(all_results: Mapping[str, Rows] | Rows, agent_type: str) -> Rows:
@@ -53,6 +57,8 @@ def run_status(scored: int, run: RunFacts | None) -> str:
     if run is None:
         return "completed"
     if not run.span_present or run.status in ("interrupted", "failed") or run.span_status_code == STATUS_ERROR:
+        return "partial"
+    if run.missing_shards:
         return "partial"
     if run.planned_tasks is not None and scored < run.planned_tasks:
         return "partial"

@@ -28,6 +28,7 @@ from publisher.layout import REPOS, Repo, RunLayout, month_of
 from publisher.leaderboard import RunFacts, compute_leaderboard_row
 from publisher.metric_rows import write_metric_rows
 from publisher.parquet_files import write_row_stream, write_rows
+from publisher.run_facts import run_facts
 from publisher.totals import ResultTotals
 from smoltrace_otel import attributes as A
 
@@ -76,7 +77,7 @@ def publish_local(request: PublishRequest) -> PublishedRun:
         raise
     finally:
         collected.results.close()
-        _remove_if_empty(staging)
+        remove_if_empty(staging)
 
 
 def _write(request: PublishRequest, collected: CollectedRun, staging: Path) -> PublishedRun:
@@ -112,9 +113,9 @@ def _write(request: PublishRequest, collected: CollectedRun, staging: Path) -> P
         trace_data=results.trace_summaries(),
         metric_data=metric_data,
         dataset_used=_text(run_attrs.get(A.RUN_DATASET)),
-        results_dataset=_local_link(layout, "results"),
-        traces_dataset=_local_link(layout, "traces"),
-        metrics_dataset=_local_link(layout, "metrics"),
+        results_dataset=local_link(layout, "results"),
+        traces_dataset=local_link(layout, "traces"),
+        metrics_dataset=local_link(layout, "metrics"),
         agent_type=agent_type,
         run_id=run_id,
         provider=str(run_attrs.get(A.RUN_PROVIDER) or "litellm"),
@@ -148,26 +149,14 @@ def read_leaderboard_row(layout: RunLayout) -> dict[str, Any]:
     return pq.read_table(layout.data_file("leaderboard")).to_pylist()[0]
 
 
-def _local_link(layout: RunLayout, repo: Repo) -> str:
+def local_link(layout: RunLayout, repo: Repo) -> str:
     """Where a table's file is, relative to the output directory (portable, and the same on every publish)."""
     return f"{repo}/{layout.data_path_in_repo(repo)}"
 
 
 def _run_facts(collected: CollectedRun, window: tuple[int, int] | None) -> RunFacts:
-    run = collected.results.run_span
-    notes = _notes(collected)
-    if run is None:
-        return RunFacts(span_present=False, start_unix_nano=window[0] if window else None, notes=notes)
-    planned = run.attributes.get(A.RUN_PLANNED_TASKS)
-    revision = run.attributes.get(A.RUN_DATASET_REVISION)
-    return RunFacts(
-        span_present=True,
-        status=_text(run.attributes.get(A.RUN_STATUS)),
-        span_status_code=run.status_code,
-        planned_tasks=int(planned) if isinstance(planned, int | float) and not isinstance(planned, bool) else None,
-        start_unix_nano=window[0] if window else run.start,
-        dataset_revision=_text(revision),
-        notes=notes,
+    return run_facts(
+        collected.results.run_spans, start_unix_nano=window[0] if window else None, notes=_notes(collected)
     )
 
 
@@ -180,6 +169,10 @@ def _notes(collected: CollectedRun) -> str | None:
         parts.append(f"{stats.torn_lines} torn line(s) skipped")
     if collected.duplicate_spans:
         parts.append(f"{collected.duplicate_spans} duplicate span(s) dropped")
+    if collected.results.superseded_attempts:
+        parts.append(
+            f"{collected.results.superseded_attempts} earlier task attempt(s) replaced by a later one (resumed run)"
+        )
     if collected.spans_without_ids:
         parts.append(f"{collected.spans_without_ids} span(s) without ids kept")
     if collected.gpu.duplicate_points:
@@ -214,6 +207,6 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _remove_if_empty(directory: Path) -> None:
+def remove_if_empty(directory: Path) -> None:
     if directory.is_dir() and not any(directory.iterdir()):
         shutil.rmtree(directory, ignore_errors=True)

@@ -2,8 +2,8 @@
 
 ``metric_data = {"run_id", "resourceMetrics", "aggregates"}``:
 
-* ``resourceMetrics``: the run's GPU time series as OTLP JSON (the Collector's encoding:
-  64-bit integers as strings, enums as integers), every resource tagged with ``run.id``,
+* ``resourceMetrics``: the run's GPU time series as OTLP JSON (the Collector's encoding, as
+  ``gpu_sidecar.otlp_encode`` writes it: 64-bit integers as strings, enums as integers), every resource tagged with ``run.id``,
   points deduplicated and in time order, including the points joined from
   ``unassigned/``. It is a :class:`ResourceMetricsView`: an iterable that renders one
   stream (at most ``CHUNK_POINTS`` points) at a time, so a large run never sits in
@@ -21,8 +21,9 @@ from typing import Any
 
 import msgspec
 
+from gpu_sidecar.otlp_encode import attributes as encode_attributes
+from gpu_sidecar.otlp_encode import double
 from publisher.gpu_series import GpuSeriesStore, Stream
-from publisher.otlp_json import double_text, encode_attributes
 from publisher.parquet_files import atomic_path, json_bytes
 from publisher.totals import ResultTotals
 from smoltrace_otel.runid import RUN_ID_ATTRIBUTE
@@ -64,7 +65,7 @@ class ResourceMetricsView:
             if stream.is_int and value.is_integer():
                 point["asInt"] = str(int(value))
             else:
-                point["asDouble"] = double_text(value)
+                point["asDouble"] = double(value)
             points.append(point)
         body: dict[str, Any] = {"dataPoints": points}
         if stream.kind == "sum":

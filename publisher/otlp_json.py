@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -131,33 +130,6 @@ def attributes(items: list[s.KeyValue] | None) -> dict[str, Any]:
             continue
         out[item.key] = any_value(value)
     return out
-
-
-def encode_value(value: Any) -> dict[str, Any]:
-    """The OTLP JSON AnyValue of a Python value (the inverse of :func:`any_value`)."""
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, int):
-        return {"intValue": str(value)}
-    if isinstance(value, float):
-        return {"doubleValue": double_text(value)}
-    if isinstance(value, list):
-        return {"arrayValue": {"values": [encode_value(v) for v in value]}}
-    if isinstance(value, dict):
-        return {"kvlistValue": {"values": encode_attributes(value)}}
-    if value is None:
-        return {}
-    return {"stringValue": str(value)}
-
-
-def encode_attributes(values: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"key": k, "value": encode_value(v)} for k, v in values.items()]
-
-
-def double_text(value: float) -> float | str:
-    if math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
 class Resource:

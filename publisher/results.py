@@ -12,14 +12,15 @@ the number of tasks, not with the size of the export.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from math import isnan
 from pathlib import Path
 from typing import Any
 
 from publisher.otlp_json import Span
+from publisher.run_facts import RunSpan, attempt_windows, latest
 from publisher.schemas import PUBLISHED_SCHEMA_VERSION
 from publisher.spill import RecordSpill
 from smoltrace_otel import attributes as A
@@ -155,18 +156,6 @@ def _add(total: Any, value: Any) -> Any:
     return value if total is None else total + value
 
 
-@dataclass
-class RunSpan:
-    """The ``smoltrace.run`` span's facts."""
-
-    start: int
-    end: int
-    status_code: int
-    attributes: dict[str, Any]
-    trace_id: str | None
-    span_id: str | None
-
-
 class ResultsCollector:
     """Feed it every (deduplicated) span with :meth:`add`; then write the results rows.
 
@@ -182,6 +171,8 @@ class ResultsCollector:
         self.span_count = 0
         self.hosts: set[str] = set()
         self._last_resource: object = None
+        self.superseded_attempts = 0
+        """Task root spans left out of the results because a later attempt of the same task replaced them."""
         self.agent_spans = 0
         """Spans that carry our own attributes (a run of our agent, not a foreign app)."""
 
@@ -226,26 +217,44 @@ class ResultsCollector:
 
     @property
     def run_span(self) -> RunSpan | None:
-        """The run span (the latest-ending one if a run was resumed and has several)."""
-        return max(self.run_spans, key=lambda r: r.end) if self.run_spans else None
+        """The run span that ended last (a resumed or sharded run has several; see ``run_facts.py``)."""
+        return latest(self.run_spans)
 
-    def window(self) -> tuple[int, int] | None:
-        """The run's time window: the run span's start..end, else the first..last span."""
-        run = self.run_span
-        if run is not None and run.start and run.end:
-            return (min(r.start for r in self.run_spans), run.end)
+    def attempt_windows(self) -> list[tuple[int, int]]:
+        """When the run ran: each run span's start..end (overlaps merged), else the first..last span."""
+        windows = attempt_windows(self.run_spans)
+        if windows:
+            return windows
         starts = [u.start for u in self.traces.values() if u.start]
         ends = [u.end for u in self.traces.values() if u.end]
-        if starts and ends:
-            return (min(starts), max(ends))
-        return None
+        return [(min(starts), max(ends))] if starts and ends else []
+
+    def window(self) -> tuple[int, int] | None:
+        """The run's time window: first start..last end of its run spans, else the first..last span."""
+        windows = self.attempt_windows()
+        return (windows[0][0], windows[-1][1]) if windows else None
 
     def results_rows(self, run_id: str) -> Iterator[dict[str, Any]]:
-        """One row per task root span, sorted by task id, start time, span id (stable across re-publishes)."""
+        """One row per task id, sorted by task id (stable across re-publishes).
+
+        A resumed run holds several task root spans for a task that was interrupted and run
+        again: the row comes from the latest attempt that was not interrupted, else from
+        the latest one (by start time, then span id); the others are counted in
+        ``superseded_attempts``.
+        """
         run_attrs = self.run_span.attributes if self.run_span else {}
-        for record in self.roots.sorted_records():
+        self.superseded_attempts = 0
+        for record in self._latest_attempts(self.roots.sorted_records()):
             usage = self.traces.get(record[_TRACE_ID]) or TraceUsage()
             yield _result_row(record, usage, run_id, run_attrs)
+
+    def _latest_attempts(self, records: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        """The kept attempt of each task id; ``records`` come sorted by (task id, start time, span id)."""
+        for _task_id, group in itertools.groupby(records, key=lambda record: record[0] or ""):
+            attempts = list(group)
+            finished = [r for r in attempts if r[_STOP_REASON] != INTERRUPTED]
+            self.superseded_attempts += len(attempts) - 1
+            yield (finished or attempts)[-1]
 
     def trace_summaries(self) -> Iterator[dict[str, Any]]:
         """The brief's ``trace_data``: one summary per trace, in trace id order (generated on demand)."""
@@ -295,6 +304,8 @@ _ROOT_FIELDS = (
     "start_time_unix_nano", "end_time_unix_nano", "status_code", "trace_id", "span_id", "service_name", "host_name",
 )  # fmt: skip
 _TRACE_ID = _ROOT_FIELDS.index("trace_id")
+_STOP_REASON = _ROOT_FIELDS.index("stop_reason")
+INTERRUPTED = "interrupted"
 
 
 def _root_record(root: Span) -> tuple[Any, ...]:

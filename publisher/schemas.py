@@ -118,7 +118,7 @@ METRICS_COLUMNS = (
     Column("kind", pa.string(), "`gauge` or `sum`", False),
     Column("temporality", pa.string(), "`delta` or `cumulative` for sums, null for gauges"),
     Column("gpu_id", pa.string(), "`hw.id` or `gpu_id`", False),
-    Column("gpu_name", pa.string(), "`hw.name`, `hw.model` or `gpu_name`"),
+    Column("gpu_name", pa.string(), "GPU model: `hw.model`, else `gpu_name`, else `hw.name`"),
     Column("host_name", pa.string(), "resource `host.name`"),
     Column("service_name", pa.string(), "resource `service.name`"),
     Column("source", pa.string(), "`run` (the run's own directory) or `unassigned` (joined by host and time)", False),

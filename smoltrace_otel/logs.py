@@ -34,5 +34,5 @@ def configure_logging(verbosity: int = 0, quiet: bool = False) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # Third-party libraries are chatty at INFO; keep their warnings.
-    for noisy in ("httpx", "LiteLLM", "litellm", "urllib3", "huggingface_hub", "grpc"):
+    for noisy in ("httpx", "httpx2", "httpcore", "LiteLLM", "litellm", "urllib3", "huggingface_hub", "grpc"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -56,23 +56,26 @@ def emit_run(
     planned: int | None = None,
     end_run: bool = True,
     dataset: str = "smoltrace/builtin-tasks",
+    shard: str | None = None,
 ) -> trace.Span:
-    """Emit a run span and one trace per task (root ``invoke_agent``, ``chat`` and ``execute_tool`` children)."""
+    """Emit a run span and one trace per task (root ``invoke_agent``, ``chat`` and ``execute_tool`` children).
+
+    ``shard`` (``"I/N"``) marks the run span as one shard of a run split over machines.
+    """
     tasks = list(tasks)
     tracer = telemetry.tracer("smoltrace.agent", "0.1.0")
-    run_span = tracer.start_span(
-        A.RUN_SPAN_NAME,
-        context=otel_context.Context(),
-        attributes={
-            A.SCHEMA_VERSION_ATTR: A.SCHEMA_VERSION,
-            A.RUN_MODEL: model,
-            A.RUN_PROVIDER: "litellm",
-            A.RUN_AGENT_TYPE: "tool",
-            A.RUN_DATASET: dataset,
-            A.RUN_DATASET_REVISION: "abc123",
-            A.RUN_PLANNED_TASKS: planned if planned is not None else len(tasks),
-        },
-    )
+    attributes: dict[str, Any] = {
+        A.SCHEMA_VERSION_ATTR: A.SCHEMA_VERSION,
+        A.RUN_MODEL: model,
+        A.RUN_PROVIDER: "litellm",
+        A.RUN_AGENT_TYPE: "tool",
+        A.RUN_DATASET: dataset,
+        A.RUN_DATASET_REVISION: "abc123",
+        A.RUN_PLANNED_TASKS: planned if planned is not None else len(tasks),
+    }
+    if shard is not None:
+        attributes[A.RUN_SHARD] = shard
+    run_span = tracer.start_span(A.RUN_SPAN_NAME, context=otel_context.Context(), attributes=attributes)
     run_link = Link(run_span.get_span_context())
     for task in tasks:
         _emit_task(tracer, task, run_link)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -106,14 +105,4 @@ def stage_run(
     }
     layout.raw_metrics_file().parent.mkdir(parents=True, exist_ok=True)
     layout.raw_metrics_file().write_text(json.dumps(metric_data, sort_keys=True))
-    return layout
-
-
-def minimal_stage_run(
-    output_dir: Path, *, all_results: Any, trace_data: Any, metric_data: Any, model_name: str, run_id: str
-) -> RunLayout:
-    """A stand-in for ``publisher.local.stage_run`` with the same keyword interface."""
-    layout = stage_run(output_dir, run_id, tasks=sum(len(rows) for rows in all_results.values()))
-    raw = {**metric_data, "run_id": run_id}
-    layout.raw_metrics_file().write_text(json.dumps(raw, sort_keys=True))
     return layout

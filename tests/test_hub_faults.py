@@ -145,23 +145,21 @@ def test_the_token_file_of_hf_auth_login_is_used(
 
 def test_a_bad_token_through_the_command_line_exits_3_without_the_secret(fake_hub: FakeHub, tmp_path: Path) -> None:
     bad = "hf_ThisTokenIsNotKnownToTheHub42"
-    stage_run(tmp_path / "out", RUN)
-    script = (
-        "import sys; from smoltrace_otel import cli; "
-        "cli.COMMANDS = (cli.Command('hub-push', 'publisher.hub_command', 'push a staged run'),); "
-        "sys.exit(cli.main(sys.argv[1:]))"
-    )
+    Outbox(tmp_path / "out").begin(stage_run(tmp_path / "out", RUN))  # a run a Hub publish left pending
     env = subprocess_env(**fake_hub_env(fake_hub, str(tmp_path / "hf-home"), token=bad))
 
-    done = subprocess.run(
-        [PYTHON, "-c", script, "hub-push", "--run-id", RUN, "--output-dir", str(tmp_path / "out")],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    def smoltrace(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PYTHON, "-m", "smoltrace_otel", *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+        )
+
+    done = smoltrace("publish", "--resume", "--output-dir", str(tmp_path / "out"))
 
     assert done.returncode == ExitCode.RUN_FAILED, done.stderr
-    assert "smoltrace hub-push: error: whoami: HTTP 401" in done.stderr
+    assert "smoltrace publish: error: whoami: HTTP 401" in done.stderr
     assert bad not in done.stderr + done.stdout
-    assert "--hf-token" not in subprocess.run([PYTHON, "-c", script, "hub-push", "--help"], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+    assert [pending.run_id for pending in Outbox(tmp_path / "out").pending()] == [RUN]
+    assert "--hf-token" not in smoltrace("publish", "--help").stdout
 
 
 def test_no_network_keeps_the_run_in_the_outbox_then_resume_pushes_it(fake_hub: FakeHub, tmp_path: Path) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import logging
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,7 +19,7 @@ from publisher.layout import REPOS
 from publisher.outbox import Outbox
 from tests.doubles.fake_hub import TEST_TOKEN, FakeHub
 from tests.doubles.fake_hub_store import card_metadata
-from tests.staged_runs import minimal_stage_run, stage_run
+from tests.staged_runs import stage_run
 
 FAST = RetryPolicy(deadline_s=20, base_delay_s=0.01, max_delay_s=0.05)
 REPO_IDS = {repo: f"alice/smoltrace-{repo}" for repo in REPOS}
@@ -239,21 +242,52 @@ def test_push_results_to_hf_keeps_the_briefs_signature() -> None:
 
 
 def test_push_results_to_hf_stages_then_publishes_with_the_given_token(
-    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.delenv("HF_TOKEN")
+    monkeypatch.delenv("HF_TOKEN")  # only the token given in code can work
+    caplog.set_level(logging.DEBUG)
     all_results = {"tool": [{"test_id": "t1", "success": True}], "code": [{"test_id": "t2", "success": False}]}
     metric_data = {"run_id": "run-from-metrics", "resourceMetrics": [], "aggregates": []}
 
     result = push_results_to_hf(
         all_results, [], metric_data, "alice/my-results", "", None, "smollm2", TEST_TOKEN, private=True,
-        output_dir=tmp_path / "out", stage=minimal_stage_run, settings=settings(),
+        output_dir=tmp_path / "out", settings=settings(),
     )  # fmt: skip
 
-    assert result.run_id == "run-from-metrics"
+    assert result.run_id == "run-from-metrics" and result.submitted_by == "alice"
     assert result.repos["results"].repo_id == "alice/my-results"
     assert result.repos["traces"].repo_id == "alice/smoltrace-traces"
-    stored = fake_hub.repo("alice/my-results").head.files["data/2025-01/run-from-metrics.parquet"]
-    assert pq.read_table(pa.BufferReader(stored.data)).num_rows == 2
+    month = datetime.now(UTC).strftime("%Y-%m")  # the rows carry no time
+    stored = fake_hub.repo("alice/my-results").head.files[f"data/{month}/run-from-metrics.parquet"]
+    rows = pq.read_table(pa.BufferReader(stored.data)).to_pylist()
+    assert [(r["task_id"], r["agent_type"], r["success"]) for r in rows] == [
+        ("t1", "tool", True),
+        ("t2", "code", False),
+    ]
+    board = fake_hub.repo(REPO_IDS["leaderboard"]).head.files[f"data/{month}/run-from-metrics.parquet"]
+    (row,) = pq.read_table(pa.BufferReader(board.data)).to_pylist()
+    assert (row["model"], row["total_tests"], row["success_rate"]) == ("smollm2", 2, 50.0)
+    assert row["results_dataset"] == "alice/my-results"
+    assert row["results_commit"] == fake_hub.repo("alice/my-results").head.oid and row["submitted_by"] == "alice"
     assert all(fake_hub.repo(o.repo_id).private for o in result.repos.values())
     assert Outbox(tmp_path / "out").pending() == []
+    local = [(str(p), p.read_bytes()) for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    for where, data in [*fake_hub.stored_bytes(), *local, ("logs", caplog.text.encode())]:
+        assert TEST_TOKEN.encode() not in data, f"the token was stored in {where}"
+
+
+def test_push_results_to_hf_makes_a_run_id_and_keeps_the_briefs_public_default(
+    fake_hub: FakeHub, tmp_path: Path
+) -> None:
+    result = push_results_to_hf(
+        [{"task_id": "t1", "success": True, "start_time_unix_nano": 1_735_689_600 * 10**9}],
+        [], {"resourceMetrics": [], "aggregates": []}, None, None, None, "smollm2", None,
+        output_dir=tmp_path / "out", settings=settings(),
+    )  # fmt: skip
+
+    assert str(uuid.UUID(result.run_id, version=4)) == result.run_id
+    for repo in REPOS:
+        stored = fake_hub.repo(REPO_IDS[repo])
+        assert stored.private is False  # push_results_to_hf(private=False) as the brief has it
+        assert f"data/2025-01/{result.run_id}.parquet" in stored.head.files
+    assert f"raw/2025-01/{result.run_id}.json" in fake_hub.repo(REPO_IDS["metrics"]).head.files

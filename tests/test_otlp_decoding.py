@@ -294,3 +294,22 @@ def test_documents_that_are_not_otlp_are_refused_with_a_reason(raw: bytes) -> No
 def test_norm_id_rules() -> None:
     assert norm_id("ABCDEF0123456789") == "abcdef0123456789"
     assert norm_id("") is None and norm_id(None) is None
+
+
+def test_the_one_attribute_encoder_round_trips_every_kind_through_the_publishers_decoder() -> None:
+    from gpu_sidecar.otlp_encode import attributes as encode
+    from publisher.otlp_json import attributes as decode
+    from publisher.otlp_schema import KeyValue
+
+    values = {
+        "none": None, "flag": False, "count": 0, "big": 2**62, "ratio": 0.25, "whole": 350.0,
+        "text": "gpu0", "list": ["a", 1, 2.5], "nested": {"inner": {"deep": True}, "items": [1, 2]},
+    }  # fmt: skip
+    lines = json.dumps(encode(values), allow_nan=False)
+    assert '"doubleValue":350' in lines.replace(" ", "")  # as the Collector writes an integral double
+
+    assert decode(convert(json.loads(lines), list[KeyValue])) == values
+
+    odd = json.loads(json.dumps(encode({"nan": math.nan, "up": math.inf, "down": -math.inf}), allow_nan=False))
+    decoded = decode(convert(odd, list[KeyValue]))  # strict JSON: non-finite doubles are strings
+    assert math.isnan(decoded["nan"]) and decoded["up"] == math.inf and decoded["down"] == -math.inf

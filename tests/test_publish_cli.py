@@ -148,27 +148,27 @@ def test_torn_line_in_a_file_being_written_is_in_progress(tmp_path: Path, capsys
     assert "1 torn line(s)" in out and "warning" not in out
 
 
-def test_hub_output_without_the_hub_half_is_refused_before_any_work(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    if Path(__file__).resolve().parent.parent.joinpath("publisher", "hub.py").exists():
-        pytest.skip("the Hub half is present in this build")
+def test_hub_output_without_a_token_is_refused_before_any_work(tmp_path: Path) -> None:
     _good_run(tmp_path)
-    code = main(
-        [
-            "publish",
-            "--run-id",
-            RUN,
-            "--exports",
-            str(tmp_path),
-            "--output-dir",
-            str(tmp_path / "o"),
-            "--output-format",
-            "hub",
-        ]
+    env = subprocess_env(HF_HOME=str(tmp_path / "hf-home"), HF_HUB_DISABLE_TELEMETRY="1")
+    env.pop("HF_TOKEN", None)
+    result = subprocess.run(
+        [PYTHON, "-m", "smoltrace_otel", "publish", "--run-id", RUN, "--exports", str(tmp_path),
+         "--output-dir", str(tmp_path / "o"), "--output-format", "hub"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "smoltrace publish: error: no Hugging Face token: set HF_TOKEN, or run `hf auth login`" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_id_is_required_unless_resuming(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["publish", "--exports", str(tmp_path), "--output-dir", str(tmp_path / "o")]) == 2
+    assert "give --run-id RUN_ID (or --resume to push the runs a Hub publish left pending)" in capsys.readouterr().err
+    assert main(["publish", "--resume", "--run-id", RUN, "--output-dir", str(tmp_path / "o")]) == 2
+    assert (
+        "--resume pushes every run pending in the outbox of --output-dir: leave out --run-id" in capsys.readouterr().err
     )
-    assert code == 2
-    assert "Hub publishing is not available in this build" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 

@@ -63,6 +63,18 @@ def points(entries: list[dict[str, Any]], metric_name: str) -> list[dict[str, An
     ]
 
 
+def gpu_indexes(entries: list[dict[str, Any]], naming: str) -> dict[str, int]:
+    """gpu_id (``hw.id``, a UUID, or the genai ``gpu_id``) -> the GPU's NVML index."""
+    indexes = {}
+    for point in points(entries, sc.FAMILIES[naming][0].name):  # type: ignore[index]
+        values = {a["key"]: next(iter(a["value"].values())) for a in point["attributes"]}
+        if naming == "semconv":
+            indexes[values[sc.HW_ID]] = int(values[sc.NVIDIA_GPU_INDEX])
+        else:
+            indexes[values[sc.GENAI_GPU_ID]] = int(values[sc.GENAI_GPU_ID])
+    return indexes
+
+
 @pytest.mark.parametrize("naming", ["semconv", "genai"])
 def test_output_parses_with_the_publishers_reader_in_the_collectors_encoding(
     smoltrace: Smoltrace, tmp_path: Path, naming: str
@@ -109,7 +121,8 @@ def test_aggregates_give_the_averages_and_maxima_asked_for(smoltrace: Smoltrace,
     figures = aggregate_gpu_metrics(resource_metrics(documents))
 
     assert figures["gpu_count"] == 2
-    per_gpu = sorted(figures["per_gpu"], key=lambda gpu: gpu["gpu_id"] if naming == "genai" else gpu["name"])
+    index_of = gpu_indexes(resource_metrics(documents), naming)
+    per_gpu = sorted(figures["per_gpu"], key=lambda gpu: index_of[gpu["gpu_id"]])
     plateaus = [0.50 * H100.memory_mib, 0.25 * H100.memory_mib]
     for gpu, asked, plateau in zip(per_gpu, (80, 35), plateaus, strict=True):
         assert gpu["utilization_avg"] == pytest.approx(asked, abs=0.3)  # genai rounds each point to a percent

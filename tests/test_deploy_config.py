@@ -536,32 +536,55 @@ def test_compose_commands_run_programs_the_images_install() -> None:
         assert program in scripts, f"{name} runs {program}, which pyproject.toml does not install"
 
 
-def _registered_subcommand_or_skip(name: str) -> None:
-    from smoltrace_otel.cli import COMMANDS
+def _service_command(service: str, **settings: str) -> list[str]:
+    """The program and arguments a service runs after its ``waitfor ... --`` prefix."""
+    words = command_words(load_compose(compose_env(RUN_ID=RUN_ID, **settings))["services"][service])
+    return words[words.index("--") + 1 :]
 
-    if name not in {command.name for command in COMMANDS}:
-        pytest.skip(f"`smoltrace {name}` is not registered in smoltrace_otel.cli.COMMANDS on this branch yet")
+
+def _env_example_comments() -> str:
+    """The comment text of .env.example as one line (so an example may wrap)."""
+    lines = [line.strip() for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()]
+    return " ".join(" ".join(line.lstrip("#").split()) for line in lines if line.startswith("#"))
 
 
-@pytest.mark.parametrize("service", ["agent", "publisher"])
-def test_compose_command_lines_parse_with_the_real_cli(service: str) -> None:
-    words = command_words(load_compose(compose_env(RUN_ID=RUN_ID, HF_RESULTS_REPO="me/results"))["services"][service])
-    command = words[words.index("--") + 1 :]
+@pytest.mark.parametrize(
+    ("service", "settings"),
+    [
+        pytest.param("agent", {}, id="agent"),
+        # The examples .env.example gives for AGENT_ARGS.
+        pytest.param(
+            "agent",
+            {"AGENT_ARGS": "--dataset-name ORG/TASKS --dataset-revision SHA --difficulty easy"},
+            id="agent-dataset-args",
+        ),
+        pytest.param("agent", {"AGENT_ARGS": "--parallel-workers 4 --limit 20"}, id="agent-selection-args"),
+        pytest.param("publisher", {"HF_RESULTS_REPO": "me/results"}, id="publisher"),
+        pytest.param("publisher", {"PUBLISH_ARGS": "--grid-intensity 350 --pue 1.2"}, id="publisher-energy-args"),
+    ],
+)
+def test_compose_command_lines_parse_with_the_real_cli(service: str, settings: dict[str, str]) -> None:
+    from smoltrace_otel.cli import COMMANDS, build_parser
+
+    for value in settings.values():
+        assert value.startswith("me/") or value in _env_example_comments(), f"{value!r} is not documented"
+    command = _service_command(service, **settings)
     assert command[0] == "smoltrace"
-    _registered_subcommand_or_skip(command[1])
-    from smoltrace_otel.cli import build_parser
-
+    assert command[1] in {c.name for c in COMMANDS}, f"`smoltrace {command[1]}` is not a registered subcommand"
     args = build_parser(command[1:]).parse_args(command[1:])
     assert args.run_id == RUN_ID
+    if service == "agent":
+        from agent.cli import settings_from_args
+
+        settings_from_args(args)  # the flags also make valid settings
 
 
-def test_sidecar_command_line_parses_with_the_real_sidecar_cli() -> None:
+@pytest.mark.parametrize("sidecar_args", ["", "--interval 0.5", "--naming genai"])
+def test_sidecar_command_line_parses_with_the_real_sidecar_cli(sidecar_args: str) -> None:
     from gpu_sidecar.cli import build_parser
 
-    words = command_words(
-        load_compose(compose_env(RUN_ID=RUN_ID, SIDECAR_ARGS="--naming genai"))["services"]["gpu-sidecar"]
-    )
-    command = words[words.index("--") + 1 :]
+    assert sidecar_args in _env_example_comments(), f"{sidecar_args!r} is not the example .env.example gives"
+    command = _service_command("gpu-sidecar", SIDECAR_ARGS=sidecar_args)
     assert command[0] == "gpu-sidecar"
     args = build_parser().parse_args(command[1:])
     assert args.run_id == RUN_ID

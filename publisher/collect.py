@@ -167,14 +167,19 @@ def _read_run_dir(collected: CollectedRun, files: list[Path]) -> None:
         logger.info("%d duplicate span(s) dropped (retried exports)", dedup.duplicates)
 
 
+MTIME_MARGIN_NS = 60 * 10**9
+
+
 def _join_unassigned(collected: CollectedRun, unassigned_dir: Path) -> None:
     windows = collected.results.attempt_windows()
     hosts = collected.results.hosts - collected.gpu.hosts()
     files = export_files(unassigned_dir)
     if not windows or not hosts or not files:
         return
-    # A file last written before the run started cannot hold points from the run window.
-    files = [f for f in files if f.stat().st_mtime * 1e9 >= windows[0][0]]
+    # A file last written before the run started cannot hold points from the run window. File
+    # times come from the kernel's coarse clock and can lag the SDK's timestamps by a few
+    # milliseconds (more on some file systems), hence the margin.
+    files = [f for f in files if f.stat().st_mtime * 1e9 >= windows[0][0] - MTIME_MARGIN_NS]
     before = collected.gpu.points_read
 
     def keep(resource: Resource, time_ns: int) -> bool:

@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 OutputFormat = Literal["local", "hub"]
 INTERRUPTED_STOP_REASON = "interrupted"
+LOCAL_MAX_TOKENS = 256
+"""Offline model: the default cap on generated tokens per call (a 135M model on CPU can ramble for minutes)."""
 COLLECTOR_SETTLE_S = 3.0
 """Collector mode: files unchanged this long are taken as flushed (the file exporter flushes every 1 s)."""
 
@@ -148,6 +150,8 @@ def run_pipeline(settings: RunSettings) -> RunOutcome:
     model_name = agent.model.model or "local/smollm2"
     if local:
         agent = replace(agent, model=replace(agent.model, model="openai/placeholder"))
+        if agent.generation.max_tokens is None:
+            agent = replace(agent, generation=replace(agent.generation, max_tokens=LOCAL_MAX_TOKENS))
     agent.check()
     load_tasks(agent.tasks, default_toolbox(), agent.run.agent_type)  # refuse a bad task set before anything starts
 

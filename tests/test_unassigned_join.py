@@ -105,7 +105,7 @@ def test_unassigned_files_last_written_before_the_run_are_not_read(tmp_path: Pat
     _run(exports)
     _shared_sidecar(exports, "box-1", "GPU-shared", [START + 10 * S])
     path = exports / "unassigned" / "metrics.jsonl"
-    before_run = (START - 60 * S) / 1e9
+    before_run = (START - 3600 * S) / 1e9  # an hour before: well past the clock-granularity margin
     os.utime(path, (before_run, before_run))
     _age_all(exports / RUN)
     assert _publish(exports, tmp_path / "out").joined_points == 0

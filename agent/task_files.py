@@ -128,7 +128,6 @@ def split_files(filenames: list[str], split: str) -> list[str]:
 
 def fetch_hub_split(repo_id: str, revision: str | None, split: str) -> tuple[HubSplit, list[Path]]:
     """Resolve ``revision`` to a sha and download (or reuse from the cache) the split's files."""
-    import httpx
     from huggingface_hub import HfApi, hf_hub_download
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -137,6 +136,7 @@ def fetch_hub_split(repo_id: str, revision: str | None, split: str) -> tuple[Hub
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
+    from huggingface_hub.utils import httpx  # the HTTP library the Hub client raises from (httpx2 in 2.x)
 
     where = f"{repo_id}@{revision or 'main'}"
     try:

@@ -27,11 +27,9 @@ class HttpTimeout:
 
 
 def http_module() -> ModuleType:
-    """The HTTP library ``huggingface_hub`` uses: ``httpx2`` from 2.0, ``httpx`` in 1.x (same API)."""
-    try:
-        from huggingface_hub.utils import httpx  # the library's own alias (1.30+)
-    except ImportError:
-        import httpx
+    """The HTTP library ``huggingface_hub`` uses (``httpx2`` in 2.x), through the library's own alias."""
+    from huggingface_hub.utils import httpx
+
     return httpx
 
 

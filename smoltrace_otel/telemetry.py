@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 Mode = Literal["otlp", "embedded"]
 
+SPAN_QUEUE_SIZE = 65536
 HOST_NAME_ATTRIBUTE = "host.name"
 SERVICE_NAME_ATTRIBUTE = "service.name"
 
@@ -304,7 +305,10 @@ def setup_telemetry(config: TelemetryConfig) -> Telemetry:
     tracer_provider = None
     if config.traces:
         tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-        tracer_provider.add_span_processor(BatchSpanProcessor(_CountingSpanExporter(span_exporter(), stats)))
+        # A queue far above the SDK's 2048 so a fast parallel run never drops spans before export.
+        tracer_provider.add_span_processor(
+            BatchSpanProcessor(_CountingSpanExporter(span_exporter(), stats), max_queue_size=SPAN_QUEUE_SIZE)
+        )
 
     meter_provider = None
     if config.metrics:

@@ -97,3 +97,11 @@ def test_hub_errors_name_the_dataset_revision_and_record(tmp_path: Path) -> None
     assert (
         f"org/bad@{sha[:12]}:data/train.jsonl: line 2 (id 'no-prompt'): field 'prompt': required" in malformed["error"]
     )
+
+
+def test_unreachable_hub_fails_the_run_with_one_clear_line(tmp_path: Path) -> None:
+    with running_hub_datasets() as hub:
+        endpoint = hub.endpoint  # stopped on leaving the block: nothing listens there any more
+    (unreachable,) = _load(endpoint, tmp_path / "hf", [(None, "train")])
+    assert unreachable["type"] == "SmoltraceError"
+    assert unreachable["error"].startswith("dataset org/tasks@main: cannot reach the Hub")

@@ -20,12 +20,16 @@ from smoltrace_otel import env
 from smoltrace_otel.errors import ExitCode, UsageError
 
 
-def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags of a Hub publish (all optional; ignored by a local publish)."""
+def add_hub_arguments(parser: argparse.ArgumentParser, with_resume: bool = True) -> None:
+    """Flags of a Hub publish (all optional; ignored by a local publish). ``smoltrace run`` has its own
+    ``--resume`` (finish a run), so it leaves this one out."""
     group = parser.add_argument_group(
         f"Hugging Face Hub (--output-format hub or --resume; token from ${env.HF_TOKEN}, the token file or `hf auth login`)"
     )
     group.add_argument("--public", action="store_true", help="create the repositories public (default: private)")
+    group.add_argument(
+        "--private", dest="public", action="store_false", help="create the repositories private (the default)"
+    )
     group.add_argument(
         "--hub-namespace", default=None, help="user or organisation owning the repositories (default: the token's user)"
     )
@@ -39,6 +43,8 @@ def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--hub-deadline", type=float, default=300.0, help="seconds to keep retrying one Hub operation (default: 300)"
     )
+    if not with_resume:
+        return
     group.add_argument(
         "--resume",
         action="store_true",

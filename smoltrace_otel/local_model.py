@@ -54,7 +54,9 @@ class LocalServerSettings:
     """How to start the llama.cpp server."""
 
     model: str = DEFAULT_LOCAL_MODEL
-    n_ctx: int = 4096
+    n_ctx: int = 2048
+    """Context window; also the only bound on a plain-text answer, since llama-cpp-python's
+    function-calling chat handler ignores ``max_tokens`` (a 135M model can ramble until the window is full)."""
     chat_format: str = "chatml-function-calling"
     startup_timeout_s: float = 120.0
     log_file: Path | None = None

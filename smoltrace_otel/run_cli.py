@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from smoltrace_otel import env
 from smoltrace_otel.cliargs import add_logging_arguments, add_run_id_argument, add_telemetry_arguments
@@ -26,6 +25,7 @@ MODEL_HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.cli import add_agent_arguments
+    from publisher.hub_command import add_hub_arguments
 
     add_agent_arguments(parser, MODEL_HELP, model_required=False)
     parser.add_argument(
@@ -57,38 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"local datasets root (default: ${env.SMOLTRACE_OUTPUT_DIR} or ./smoltrace-results)",
     )
-    visibility = out.add_mutually_exclusive_group()
-    visibility.add_argument(
-        "--private", dest="public", action="store_false", default=False, help="Hub repositories private (default)"
-    )
-    visibility.add_argument("--public", dest="public", action="store_true", help="create the Hub repositories public")
-    out.add_argument("--hub-namespace", default=None, help="user or organisation for the Hub repositories")
-    for repo in ("results", "traces", "metrics", "leaderboard"):
-        out.add_argument(f"--{repo}-repo", default=None, help=f"{repo} dataset name (default: smoltrace-{repo})")
+    add_hub_arguments(parser, with_resume=False)
     add_logging_arguments(parser)
-
-
-def _hub_settings(args: argparse.Namespace) -> Any:
-    from publisher.hub_settings import HubSettings
-
-    return HubSettings(
-        namespace=args.hub_namespace,
-        results_repo=args.results_repo,
-        traces_repo=args.traces_repo,
-        metrics_repo=args.metrics_repo,
-        leaderboard_repo=args.leaderboard_repo,
-        private=not args.public,
-    )
-
-
-def _require_token() -> None:
-    """``--output-format hub`` without a token is refused before the evaluation starts."""
-    from huggingface_hub import get_token
-
-    from publisher.hub_errors import NO_TOKEN_MESSAGE
-
-    if not get_token():
-        raise UsageError(f"--output-format hub: {NO_TOKEN_MESSAGE}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,8 +75,12 @@ def run(args: argparse.Namespace) -> int:
         )
     elif is_local_model(args.model) and args.api_base:
         raise UsageError(f"--api-base cannot be combined with the offline model {args.model}")
+    hub = None
     if args.output_format == "hub":
-        _require_token()
+        from publisher.hub_command import check_token, hub_settings_from_args
+
+        hub = hub_settings_from_args(args)
+        check_token(hub)  # refused before the evaluation starts, not after it
     settings = RunSettings(
         agent=settings_from_args(args),
         run_id=args.run_id,
@@ -115,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         exports_dir=args.exports_dir or env.exports_dir_default(),
         output_dir=args.output_dir or env.output_dir_default(),
         output_format=args.output_format,
-        hub=_hub_settings(args) if args.output_format == "hub" else None,
+        hub=hub,
         gpu=not args.no_gpu,
     )
     outcome = run_pipeline(settings)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from publisher.hub_command import add_hub_arguments, check_token, hub_settings_from_args, run_hub_publish
+from publisher.summary import summary_lines
 from smoltrace_otel import env
 from smoltrace_otel.cliargs import add_logging_arguments, run_id_type
 from smoltrace_otel.errors import ExitCode, UsageError
@@ -103,52 +103,8 @@ def run(args: argparse.Namespace) -> int:
         ),
     )
     published = publish_local(request)
-    _print_summary(published)
+    sys.stdout.write("\n".join(summary_lines(published)) + "\n")
     if hub_settings is not None:
         sys.stdout.flush()
         return run_hub_publish(hub_settings, output_dir, published.layout)
     return int(ExitCode.OK)
-
-
-def _fmt(value: Any, spec: str, suffix: str = "", missing: str = "n/a") -> str:
-    return missing if value is None else f"{value:{spec}}{suffix}"
-
-
-def _print_summary(published: Any) -> None:
-    row = published.leaderboard_row
-    out = sys.stdout
-    status = row["run_status"]
-    out.write(
-        f"Published run {row['run_id']} ({status}): {row['total_tests']} task(s), "
-        f"{row['successful_tests']} successful ({_fmt(row['success_rate'], '.1f', '%')}), "
-        f"{_fmt(row['total_tokens'], ',')} tokens, cost {_fmt(row['total_cost_usd'], '.4f', ' USD')}, "
-        f"energy {_fmt(row['energy_wh'], '.3f', ' Wh')}, CO2 {_fmt(row['co2_emissions_g'], '.3f', ' g')}\n"
-    )
-    if row.get("hardware"):
-        out.write(
-            f"  GPU {row['hardware']}: utilization avg {_fmt(row['gpu_utilization_avg'], '.1f', '%')}, "
-            f"memory max {_fmt(row['gpu_memory_max_mib'], ',.0f', ' MiB')}, power avg {_fmt(row['gpu_power_avg_w'], '.1f', ' W')}\n"
-        )
-    layout = published.layout
-    counts = {
-        "results": published.results_rows,
-        "traces": published.trace_rows,
-        "metrics": published.metric_rows,
-        "leaderboard": 1,
-    }
-    for repo, count in counts.items():
-        out.write(f"  {repo:<12} {layout.data_file(repo)} ({count} row{'s' if count != 1 else ''})\n")
-    out.write(f"  {'metric_data':<12} {layout.raw_metrics_file()}\n")
-    read = published.read
-    extras = [
-        f"{read.files} file(s)",
-        f"{read.bytes_read / 1e6:.1f} MB",
-        f"{read.unparsable_lines} unparsable line(s)",
-        f"{read.torn_lines} torn line(s)",
-        f"{published.duplicate_spans} duplicate span(s) dropped",
-    ]
-    if published.joined_points:
-        extras.append(f"{published.joined_points} GPU point(s) joined from unassigned/")
-    out.write(f"  read: {', '.join(extras)}\n")
-    for reason in published.incomplete:
-        out.write(f"  warning: published although {reason}\n")

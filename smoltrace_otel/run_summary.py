@@ -1,18 +1,16 @@
-"""The short summary ``smoltrace run`` prints: headline figures and where every output went."""
+"""The short summary ``smoltrace run`` prints: what ran, then what the publisher wrote and where."""
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import TextIO
 
 from smoltrace_otel.pipeline import RunOutcome
 
 
-def _fmt(value: Any, spec: str = "", suffix: str = "") -> str:
-    return "n/a" if value is None else f"{value:{spec}}{suffix}"
-
-
 def print_summary(outcome: RunOutcome, out: TextIO) -> None:
     """Write the run's summary to ``out`` (the CLI's own output, so plain text)."""
+    from publisher.summary import summary_lines
+
     lines = [f"smoltrace run {outcome.run_id} ({outcome.model}, telemetry: {outcome.mode})"]
     summary = outcome.summary
     if summary is not None:
@@ -30,29 +28,9 @@ def print_summary(outcome: RunOutcome, out: TextIO) -> None:
         lines.append(f"  resumed      {outcome.skipped_tasks} task(s) had already finished and were kept")
     lines.extend(f"  note         {notice}" for notice in outcome.notices)
     lines.append(f"  GPU          {outcome.gpu_notice}")
-    published = outcome.published
-    if published is not None:
-        row = published.leaderboard_row
-        lines.append(
-            f"  leaderboard  {row['run_status']}: success rate {_fmt(row['success_rate'], '.1f', '%')} "
-            f"({row['successful_tests']}/{row['total_tests']}), avg steps {_fmt(row['avg_steps'], '.2f')}, "
-            f"avg duration {_fmt(row['avg_duration_ms'], ',.0f', ' ms')}"
-        )
-        lines.append(
-            f"               tokens {_fmt(row['total_tokens'], ',')}, cost {_fmt(row['total_cost_usd'], '.4f', ' USD')}, "
-            f"energy {_fmt(row['energy_wh'], '.3f', ' Wh')}, CO2 {_fmt(row['co2_emissions_g'], '.3f', ' g')}"
-        )
-        if row.get("hardware"):
-            lines.append(
-                f"               GPU {row['hardware']}: utilization avg {_fmt(row['gpu_utilization_avg'], '.1f', '%')}, "
-                f"memory max {_fmt(row['gpu_memory_max_mib'], ',.0f', ' MiB')}"
-            )
     lines.append(f"  exports      {outcome.exports_dir / outcome.run_id}")
-    if published is not None:
-        layout = published.layout
-        for repo in ("results", "traces", "metrics", "leaderboard"):
-            lines.append(f"  {repo:<12} {layout.data_file(repo)}")
-        lines.append(f"  metric_data  {layout.raw_metrics_file()}")
+    if outcome.published is not None:
+        lines.extend(summary_lines(outcome.published))
     if outcome.hub is not None:
         for repo, result in outcome.hub.repos.items():
             state = "new commit" if result.committed else "already there"

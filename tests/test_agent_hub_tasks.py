@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from tests.agent_support import task
 from tests.conftest import PYTHON, subprocess_env
-from tests.doubles.hub_datasets import running_hub_datasets
+from tests.doubles.fake_hub import running_fake_hub
 
 LOADER = textwrap.dedent(
     """
@@ -55,7 +55,7 @@ def test_hub_dataset_is_read_at_a_pinned_revision_and_cached(tmp_path: Path) -> 
     first = [task("h1", expected_answer="1"), task("h2", expected_keywords=["x"])]
     second = [task("h3", expected_answer="3")]
     test_split = [task("t1", expected_answer="1")]
-    with running_hub_datasets() as hub:
+    with running_fake_hub() as hub:
         old_sha = hub.add_dataset(
             "org/tasks",
             {
@@ -66,11 +66,11 @@ def test_hub_dataset_is_read_at_a_pinned_revision_and_cached(tmp_path: Path) -> 
         )
         new_sha = hub.add_dataset("org/tasks", {"data/train-00000-of-00001.parquet": _parquet(second)})
         results = _load(
-            hub.endpoint,
+            hub.url,
             tmp_path / "hf",
             [(None, "train"), (old_sha, "train"), (old_sha, "test"), (old_sha, "train")],
         )
-        downloads = [path for method, path in hub.requests if method == "GET" and "/resolve/" in path]
+        downloads = [path for method, path in hub.paths if method == "GET" and "/resolve/" in path]
 
     latest, pinned, test, again = results
     assert latest == {"ids": ["h3"], "revision": new_sha, "label": "org/tasks"}
@@ -83,12 +83,12 @@ def test_hub_dataset_is_read_at_a_pinned_revision_and_cached(tmp_path: Path) -> 
 
 def test_hub_errors_name_the_dataset_revision_and_record(tmp_path: Path) -> None:
     bad = [task("ok", expected_answer="1"), {"id": "no-prompt", "expected_answer": "2"}]
-    with running_hub_datasets() as hub:
+    with running_fake_hub() as hub:
         sha = hub.add_dataset("org/bad", {"data/train.jsonl": "\n".join(json.dumps(r) for r in bad).encode()})
         hub.add_dataset("org/tasks", {"data/train.jsonl": json.dumps(task("a", expected_answer="1")).encode()})
-        (missing_repo,) = _load(hub.endpoint, tmp_path / "hf", [(None, "train")], repo="org/none")
-        missing_rev, missing_split = _load(hub.endpoint, tmp_path / "hf", [("v9", "train"), (None, "validation")])
-        (malformed,) = _load(hub.endpoint, tmp_path / "hf", [(None, "train")], repo="org/bad")
+        (missing_repo,) = _load(hub.url, tmp_path / "hf", [(None, "train")], repo="org/none")
+        missing_rev, missing_split = _load(hub.url, tmp_path / "hf", [("v9", "train"), (None, "validation")])
+        (malformed,) = _load(hub.url, tmp_path / "hf", [(None, "train")], repo="org/bad")
 
     assert missing_repo == {"error": "dataset org/none: not found (or private: set HF_TOKEN)", "type": "TaskSetError"}
     assert missing_rev["error"] == "dataset org/tasks: revision 'v9' not found"
@@ -100,8 +100,8 @@ def test_hub_errors_name_the_dataset_revision_and_record(tmp_path: Path) -> None
 
 
 def test_unreachable_hub_fails_the_run_with_one_clear_line(tmp_path: Path) -> None:
-    with running_hub_datasets() as hub:
-        endpoint = hub.endpoint  # stopped on leaving the block: nothing listens there any more
-    (unreachable,) = _load(endpoint, tmp_path / "hf", [(None, "train")])
+    with running_fake_hub() as hub:
+        url = hub.url  # stopped on leaving the block: nothing listens there any more
+    (unreachable,) = _load(url, tmp_path / "hf", [(None, "train")])
     assert unreachable["type"] == "SmoltraceError"
     assert unreachable["error"].startswith("dataset org/tasks@main: cannot reach the Hub")

@@ -21,7 +21,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.doubles.fake_hub_api import Api, HubError, Reply
-from tests.doubles.fake_hub_store import FakeRepo, HubStore
+from tests.doubles.fake_hub_store import Blob, FakeRepo, HubStore
 
 TEST_TOKEN = "hf_FakeHubTestToken0123456789abcdef"
 TEST_USER = "alice"
@@ -84,6 +84,8 @@ class FakeHub:
         self.conflict_on_concurrent_commits = conflict_on_concurrent_commits
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
+        self.paths: list[tuple[str, str]] = []
+        """``(method, URL path)`` of every request, e.g. to tell downloads from cache hits."""
         self._lock = threading.Lock()
         self.url = ""
 
@@ -100,6 +102,15 @@ class FakeHub:
         if repo is None:
             raise KeyError(f"no {repo_type} repo {repo_id}")
         return repo
+
+    def add_dataset(self, repo_id: str, files: Mapping[str, bytes], private: bool = False) -> str:
+        """Commit ``files`` as the dataset's whole tree (creating a public repo if needed); the commit sha."""
+        repo, _ = self.store.create("dataset", repo_id, private, repo_id.partition("/")[0])
+        with self.store.lock:
+            tree = {p: b for p, b in repo.head.files.items() if p == ".gitattributes"}
+            tree.update((p, Blob(d)) for p, d in files.items())
+            commit = repo.add_commit("Upload dataset", "", repo.namespace, tree)
+        return commit.oid
 
     def has_repo(self, repo_id: str, repo_type: str = "dataset") -> bool:
         return self.store.get(repo_type, repo_id) is not None
@@ -152,9 +163,10 @@ class FakeHub:
                     return fault
         return None
 
-    def record(self, method: str, endpoint: str) -> None:
+    def record(self, method: str, endpoint: str, path: str) -> None:
         with self._lock:
             self.requests.append((method, endpoint))
+            self.paths.append((method, path))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -212,7 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Reply.json({"error": f"no route {method} {parts.path}"}, 404), method)
             return
         name, match = route
-        hub.record(method, name)
+        hub.record(method, name, parts.path)
         params = {k: unquote(v) if v else v for k, v in match.groupdict().items()}
         repo_id = f"{params['ns']}/{params['name']}" if params.get("ns") else None
         fault = hub.take_fault(name, repo_id)

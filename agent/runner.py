@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from agent import scoring
 from agent.loop import LoopContext, RunControl, TaskResult, run_task
 from agent.model_client import ModelAuthError, ModelClient
 from agent.progress import Progress
-from agent.settings import AGENT_NAME, AgentSettings
+from agent.settings import AGENT_NAME, AgentSettings, ModelSettings
 from agent.spans import AgentTelemetry, metric_views
 from agent.tasks import Task, TaskSet, load_tasks
 from agent.tools import Toolbox, default_toolbox
@@ -157,6 +157,13 @@ def prepare_run(settings: AgentSettings, toolbox: Toolbox | None = None) -> Prep
     control = RunControl()
     client = ModelClient(settings.model, settings.generation, control.event)
     return PreparedRun(settings, task_set, toolbox, client, control)
+
+
+def with_model(prepared: PreparedRun, model: ModelSettings) -> PreparedRun:
+    """The same checked run against another model, e.g. a local server started after the checks."""
+    settings = replace(prepared.settings, model=model)
+    client = ModelClient(model, settings.generation, prepared.control.event)
+    return replace(prepared, settings=settings, client=client)
 
 
 def run_evaluation(settings: AgentSettings, telemetry: Telemetry, toolbox: Toolbox | None = None) -> RunSummary:

@@ -139,9 +139,7 @@ def _wait_for_collector_files(run_dir: Path, timeout_s: float) -> None:
 
 def run_pipeline(settings: RunSettings) -> RunOutcome:
     """Run one evaluation end to end; see the module docstring."""
-    from agent.runner import execute_run, prepare_run, telemetry_config
-    from agent.tasks import load_tasks
-    from agent.tools import default_toolbox
+    from agent.runner import execute_run, prepare_run, telemetry_config, with_model
     from smoltrace_otel.telemetry import resolve_mode, setup_telemetry
 
     run_id = resolve_run_id(settings.run_id)
@@ -149,11 +147,10 @@ def run_pipeline(settings: RunSettings) -> RunOutcome:
     local = is_local_model(agent.model.model)
     model_name = agent.model.model or "local/smollm2"
     if local:
-        agent = replace(agent, model=replace(agent.model, model="openai/placeholder"))
+        # Checked against a placeholder now; pointed at the server once it answers.
+        agent = replace(agent, model=replace(agent.model, model="openai/placeholder", api_base="http://127.0.0.1:1/v1"))
         if agent.generation.max_tokens is None:
             agent = replace(agent, generation=replace(agent.generation, max_tokens=LOCAL_MAX_TOKENS))
-    agent.check()
-    load_tasks(agent.tasks, default_toolbox(), agent.run.agent_type)  # refuse a bad task set before anything starts
 
     found = existing_run(run_id, settings.exports_dir, settings.output_dir)
     if found is not None and not settings.resume:
@@ -163,6 +160,7 @@ def run_pipeline(settings: RunSettings) -> RunOutcome:
     skip = finished_task_ids(settings.exports_dir / run_id) if settings.resume else frozenset()
     if skip:
         agent = replace(agent, tasks=replace(agent.tasks, skip_ids=skip))
+    prepared = prepare_run(agent)  # refuses bad settings and task sets before anything starts
 
     telemetry_settings = telemetry_config(run_id, settings.otlp_endpoint, settings.exports_dir)
     mode = resolve_mode(telemetry_settings)
@@ -177,13 +175,10 @@ def run_pipeline(settings: RunSettings) -> RunOutcome:
                     )
                 )
             )
-            agent = replace(
-                agent,
-                model=replace(
-                    agent.model, model=server.litellm_model, api_base=server.api_base, tool_results_as_user=True
-                ),
+            prepared = with_model(
+                prepared,
+                replace(agent.model, model=server.litellm_model, api_base=server.api_base, tool_results_as_user=True),
             )
-        prepared = prepare_run(agent)
         sidecar = _start_sidecar(settings, run_id, outcome, stack)
         telemetry = setup_telemetry(telemetry_settings)
         try:

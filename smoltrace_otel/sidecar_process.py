@@ -8,7 +8,6 @@ last sample, flushes and exits 0). Without a GPU it only says so.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -69,9 +68,7 @@ class SidecarProcess:
         if s.log_file is not None:
             s.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log = s.log_file.open("ab")
-        self._process = subprocess.Popen(
-            command, stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT, env=dict(os.environ)
-        )
+        self._process = subprocess.Popen(command, stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
         logger.info("GPU sidecar started (pid %d)", self._process.pid)
         return self
 
